@@ -1,0 +1,64 @@
+# qemu-tsc-fork: build upstream QEMU 10.0 with the fork's files laid over it.
+# See README.md and docs/build.md.
+
+BUILD   := build
+SRC     := $(BUILD)/src
+QBUILD  := $(BUILD)/qemu
+UBUILD  := $(BUILD)/unit
+QEMU    := $(QBUILD)/qemu-system-x86_64
+STAMPS  := $(BUILD)/stamps
+
+# Targets a fresh clone can run without configure having been called.
+NOCONF_GOALS := clean distclean help
+ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
+-include config.mak
+endif
+
+.PHONY: all deps overlay qemu unit check patches clean distclean help
+
+all: qemu unit
+
+help:
+	@echo "make            build the fork's qemu-system-x86_64 and unit tests"
+	@echo "make check      run every test; ends with 'N passed, N failed'"
+	@echo "make patches    export the fork as a quilt series into dist/"
+	@echo "make clean      remove build/ and dist/ (the source cache stays)"
+
+# Installing packages needs root; install-deps is a no-op once done.
+$(STAMPS)/deps: scripts/install-deps scripts/versions.sh
+	@mkdir -p $(STAMPS)
+	scripts/install-deps
+	@touch $@
+deps: $(STAMPS)/deps
+
+config.mak: | $(STAMPS)/deps
+	./configure
+
+# Always re-run: it rewrites only the files whose content changed.
+overlay: config.mak $(STAMPS)/deps
+	scripts/overlay.py $(QEMU_SRC) . $(SRC)
+
+$(QBUILD)/build.ninja: config.mak scripts/versions.sh scripts/configure-qemu
+	$(MAKE) overlay
+	rm -rf $(QBUILD)
+	scripts/configure-qemu $(SRC) $(QBUILD)
+
+qemu: overlay $(QBUILD)/build.ninja
+	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test
+	scripts/link-firmware $(QBUILD)
+
+unit: $(STAMPS)/deps
+	@test -f $(UBUILD)/build.ninja || meson setup $(UBUILD) . >/dev/null
+	ninja -C $(UBUILD)
+
+check: qemu unit patches
+	tests/check $(if $(SUITES),--only "$(SUITES)")
+
+patches: overlay
+	scripts/export-patches.py $(QEMU_SRC) . dist
+
+clean:
+	rm -rf $(BUILD) dist
+
+distclean: clean
+	rm -f config.mak

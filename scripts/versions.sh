@@ -1,0 +1,17 @@
+# The one place that pins what the fork is built from and tested on.
+# Series are pinned, point releases are resolved from the archive at build
+# time (Debian serves only the newest one of each suite).
+
+DEBIAN_MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+# Upstream QEMU base: Debian's source package of the 10.0 series.
+QEMU_SUITE=trixie
+QEMU_SERIES=10.0
+
+# Where fetched sources and pristine trees are kept (outside the repo).
+FORK_CACHE=${FORK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-tsc-fork}
+
+# QEMU's build for the fork: what a lab and the qtests need, no more.
+QEMU_CONFIGURE_FLAGS="--target-list=x86_64-softmmu --without-default-features
+ --enable-kvm --enable-tcg --disable-docs --disable-download
+ --disable-install-blobs --disable-werror"

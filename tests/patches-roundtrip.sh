@@ -1,0 +1,44 @@
+#!/bin/sh
+# `make patches` round trip, the way a distribution consumes it: copy the
+# pristine tree (Debian's patches already applied, .pc/ present), add the
+# exported series to debian/patches, `quilt push -a`, and compare with the
+# build tree the overlay produced.
+set -u
+. tests/lib.sh
+src=$(qemu_src)
+dist=${DIST:-dist}/patches
+if [ ! -f "$dist/series" ] || [ ! -d build/src ]; then
+    tap_fail "need $dist/series and build/src (run make patches)"
+    exit 1
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/fork-roundtrip.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+tree="$work/qemu"
+cp -a "$src" "$tree" && chmod -R u+w "$tree"
+
+cp -r "$dist"/qemu-tsc-fork "$tree/debian/patches/"
+cat "$dist/series" >> "$tree/debian/patches/series"
+if (cd "$tree" && QUILT_PATCHES=debian/patches quilt push -a -q --fuzz=0) \
+        > "$work/quilt.log" 2>&1; then
+    tap_ok "exported series applies with quilt on top of Debian's patches"
+else
+    sed 's/^/# /' "$work/quilt.log"
+    tap_fail "exported series applies with quilt on top of Debian's patches"
+    exit 1
+fi
+
+# Same result as the build tree, apart from quilt's bookkeeping.
+if diff -r -q -x .pc -x patches "$tree" build/src > "$work/diff.log" 2>&1 &&
+   diff -r -q "$tree/debian/patches/qemu-tsc-fork" "$dist/qemu-tsc-fork" \
+        >> "$work/diff.log" 2>&1; then
+    tap_ok "quilt result equals the overlay build tree"
+else
+    sed 's/^/# /' "$work/diff.log" | head -20
+    tap_fail "quilt result equals the overlay build tree"
+fi
+
+n_ours=$(git ls-files | grep -c -E '^(accel|target|hw|migration|qapi|include|tests/qtest|docs/system)/')
+n_added=$(grep -h -c '^new file mode' "$dist"/qemu-tsc-fork/*.patch |
+          awk '{s += $1} END {print s}')
+tap_check "series adds all $n_ours overlay files (found $n_added)" \
+    test "$n_ours" = "$n_added"
