@@ -14,13 +14,14 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu unit check patches clean distclean help
+.PHONY: all deps overlay qemu unit check lab-check patches clean distclean help
 
 all: qemu unit
 
 help:
 	@echo "make            build the fork's qemu-system-x86_64 and unit tests"
 	@echo "make check      run every test; ends with 'N passed, N failed'"
+	@echo "make lab-check  only the lab: real KVM in an emulated SVM host (TCG)"
 	@echo "make patches    export the fork as a quilt series into dist/"
 	@echo "make clean      remove build/ and dist/ (the source cache stays)"
 
@@ -53,6 +54,10 @@ unit: $(STAMPS)/deps
 
 check: qemu unit patches
 	tests/check $(if $(SUITES),--only "$(SUITES)")
+
+# The lab runs the fork's QEMU inside real KVM in an emulated host.
+lab-check: qemu unit
+	tests/lab/check
 
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist

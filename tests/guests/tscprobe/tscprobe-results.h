@@ -1,0 +1,153 @@
+/*
+ * tscprobe results table: the layout shared by the guest (which writes it)
+ * and host-side tools (which read it from a guest memory dump).
+ *
+ * The table lives at guest-physical TSCPROBE_RESULTS_ADDR.  All fields are
+ * little-endian, fixed width and naturally aligned with explicit padding,
+ * so the layout is identical for the freestanding guest and any host
+ * compiler.  A host reads TSCPROBE_RESULTS_SIZE bytes from that address
+ * (e.g. HMP "pmemsave 0x100000 0x4400 file") and decodes it.
+ *
+ * Consistency: each per-vCPU record carries a sequence counter that is odd
+ * while its vCPU is updating the record and is incremented on every
+ * heartbeat, so two reads with different even values prove progress.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#ifndef TSCPROBE_RESULTS_H
+#define TSCPROBE_RESULTS_H
+
+#include <stdint.h>
+
+#define TSCPROBE_RESULTS_ADDR       0x00100000u
+#define TSCPROBE_MAGIC              0x45424f5250435354ull /* "TSCPROBE" */
+#define TSCPROBE_VERSION            1u
+#define TSCPROBE_MAX_CPUS           64u
+#define TSCPROBE_HEADER_SIZE        256u
+#define TSCPROBE_CPU_RECORD_SIZE    256u
+#define TSCPROBE_RESULTS_SIZE \
+    (TSCPROBE_HEADER_SIZE + TSCPROBE_MAX_CPUS * TSCPROBE_CPU_RECORD_SIZE)
+
+/* TscprobeHeader.tsc_khz_source */
+enum {
+    TSCPROBE_KHZ_UNKNOWN = 0,
+    TSCPROBE_KHZ_CPUID_15 = 1,      /* CPUID 0x15 crystal ratio */
+    TSCPROBE_KHZ_CPUID_16 = 2,      /* CPUID 0x16 base frequency */
+    TSCPROBE_KHZ_KVM_CPUID = 3,     /* CPUID 0x40000010 EAX */
+    TSCPROBE_KHZ_PIT = 4,           /* calibrated against PIT channel 2 */
+};
+
+/* TscprobeHeader.features bits */
+#define TSCPROBE_FEAT_HYPERVISOR    (1u << 0)   /* CPUID.1:ECX[31] */
+#define TSCPROBE_FEAT_KVM           (1u << 1)   /* "KVMKVMKVM" signature */
+#define TSCPROBE_FEAT_KVMCLOCK      (1u << 2)   /* KVM_FEATURE_CLOCKSOURCE2 */
+#define TSCPROBE_FEAT_TSC_DEADLINE  (1u << 3)   /* CPUID.1:ECX[24] */
+#define TSCPROBE_FEAT_INVARIANT_TSC (1u << 4)   /* CPUID.80000007:EDX[8] */
+#define TSCPROBE_FEAT_KVMCLOCK_STABLE (1u << 5) /* KVM_FEATURE_..._STABLE */
+
+/* TscprobeCpu.state */
+enum {
+    TSCPROBE_CPU_ABSENT = 0,        /* no such vCPU */
+    TSCPROBE_CPU_STARTING = 1,      /* listed in the MADT, not up yet */
+    TSCPROBE_CPU_RUNNING = 2,       /* in the measurement loop */
+    TSCPROBE_CPU_FAILED = 3,        /* did not answer INIT/SIPI/SIPI */
+};
+
+/* TscprobeCpu.timer_mode */
+enum {
+    TSCPROBE_TIMER_NONE = 0,
+    TSCPROBE_TIMER_TSC_DEADLINE = 1, /* LVT timer in TSC-deadline mode */
+    TSCPROBE_TIMER_ONESHOT = 2,      /* fallback: one-shot APIC timer */
+};
+
+/* TscprobeCpu.kvmclock_state */
+enum {
+    TSCPROBE_KVMCLOCK_ABSENT = 0,
+    TSCPROBE_KVMCLOCK_ENABLED = 1,
+};
+
+typedef struct TscprobeHeader {
+    uint64_t magic;                 /* TSCPROBE_MAGIC */
+    uint32_t version;               /* TSCPROBE_VERSION */
+    uint32_t header_size;           /* TSCPROBE_HEADER_SIZE */
+    uint32_t cpu_record_size;       /* TSCPROBE_CPU_RECORD_SIZE */
+    uint32_t max_cpus;              /* TSCPROBE_MAX_CPUS */
+    uint32_t cpus_found;            /* vCPUs listed in the ACPI MADT */
+    uint32_t cpus_up;               /* vCPUs that reached the loop */
+    uint64_t tsc_khz;
+    uint32_t tsc_khz_source;        /* TSCPROBE_KHZ_* */
+    uint32_t features;              /* TSCPROBE_FEAT_* */
+    uint64_t jump_threshold_tsc;    /* forward step counted as a jump */
+    uint64_t timer_period_tsc;      /* deadline timer period */
+    uint64_t boot_tsc;              /* BSP TSC when the table was set up */
+    uint32_t bsp_apic_id;
+    uint32_t reserved0;
+    uint64_t jump_threshold_ns;     /* same threshold for kvmclock */
+    uint8_t reserved[168];
+} TscprobeHeader;
+
+/*
+ * One vCPU.  "at" fields hold the TSC (or kvmclock ns) value read when
+ * the event was detected; "max" fields the largest size seen.
+ */
+typedef struct TscprobeCpu {
+    uint32_t seq;                   /* odd while being updated */
+    uint32_t state;                 /* TSCPROBE_CPU_* */
+    uint32_t apic_id;
+    uint32_t index;                 /* position in this table */
+    uint64_t loops;                 /* measurement loop iterations */
+
+    /* heartbeat */
+    uint64_t last_tsc;
+    uint64_t last_kvmclock_ns;
+
+    /* rdtsc on this vCPU */
+    uint64_t tsc_back_count;
+    uint64_t tsc_back_max;
+    uint64_t tsc_back_at;
+    uint64_t tsc_jump_count;
+    uint64_t tsc_jump_max;
+    uint64_t tsc_jump_at;
+
+    /* cross-vCPU warp: TSC below the last value any vCPU published */
+    uint64_t warp_count;
+    uint64_t warp_max;
+    uint64_t warp_at;
+
+    /* kvmclock on this vCPU */
+    uint32_t kvmclock_state;        /* TSCPROBE_KVMCLOCK_* */
+    uint32_t kvmclock_flags;        /* last pvclock flags byte */
+    uint64_t kvmclock_back_count;
+    uint64_t kvmclock_back_max_ns;
+    uint64_t kvmclock_back_at_ns;
+    uint64_t kvmclock_jump_count;
+    uint64_t kvmclock_jump_max_ns;
+    uint64_t kvmclock_jump_at_ns;
+
+    /* local APIC timer: lateness = TSC at IRQ entry - deadline */
+    uint32_t timer_mode;            /* TSCPROBE_TIMER_* */
+    uint32_t reserved0;
+    uint64_t timer_irqs;
+    uint64_t timer_late_max;
+    uint64_t timer_late_last;
+    uint64_t timer_early_count;     /* IRQ before its deadline */
+    uint64_t timer_after_jump_count; /* IRQs measured after a TSC jump */
+    uint64_t timer_late_after_jump; /* lateness of the latest such IRQ */
+    uint64_t timer_late_after_jump_max;
+
+    uint8_t reserved[24];
+} TscprobeCpu;
+
+typedef struct TscprobeResults {
+    TscprobeHeader header;
+    TscprobeCpu cpu[TSCPROBE_MAX_CPUS];
+} TscprobeResults;
+
+_Static_assert(sizeof(TscprobeHeader) == TSCPROBE_HEADER_SIZE,
+               "header size");
+_Static_assert(sizeof(TscprobeCpu) == TSCPROBE_CPU_RECORD_SIZE,
+               "cpu record size");
+_Static_assert(sizeof(TscprobeResults) == TSCPROBE_RESULTS_SIZE,
+               "table size");
+
+#endif
