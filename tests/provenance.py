@@ -50,9 +50,35 @@ def shingles(lines):
             for i in range(len(lines) - RUN + 1)}
 
 
-def index_pristine(pristine):
+# Kernel-side upstream: the parts of Debian's linux-source trees (unpacked
+# by the lab into the cache) that the fork's kernel work could copy from.
+LINUX_PARTS = ("arch/x86/kvm", "virt/kvm", "include", "arch/x86/include",
+               "tools/testing/selftests/kvm", "Documentation/virt")
+
+
+def linux_trees():
+    cache = os.environ.get("FORK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "qemu-tsc-fork")
+    kdir = os.path.join(cache, "kernel")
+    trees = []
+    if os.path.isdir(kdir):
+        for d in sorted(os.listdir(kdir)):
+            if d.startswith("src-"):
+                trees += [os.path.join(kdir, d, p) for p in LINUX_PARTS
+                          if os.path.isdir(os.path.join(kdir, d, p))]
+    return trees
+
+
+def index_pristine(pristine, extra=()):
     digests = {}
     shingle_set = set()
+    for top in (pristine,) + tuple(extra):
+        index_tree(top, digests, shingle_set)
+    return digests, shingle_set
+
+
+def index_tree(pristine, digests, shingle_set):
     for root, dirs, files in os.walk(pristine):
         dirs[:] = [d for d in dirs if d != ".pc"]
         for fn in files:
@@ -68,7 +94,6 @@ def index_pristine(pristine):
             digests.setdefault(hashlib.sha1(data).hexdigest(), rel)
             if TEXT_EXT.search(rel) and size < 2 * 1024 * 1024:
                 shingle_set |= shingles(norm_lines(data))
-    return digests, shingle_set
 
 
 def copied_fraction(data, shingle_set):
@@ -122,9 +147,12 @@ def main():
     if not pristine or not os.path.isdir(pristine):
         tap(False, "pristine QEMU tree not found (run ./configure)")
         return 1
-    digests, shingle_set = index_pristine(pristine)
-    print("# indexed %d upstream files, %d line runs"
-          % (len(digests), len(shingle_set)))
+    linux = linux_trees()
+    digests, shingle_set = index_pristine(pristine, linux)
+    print("# indexed %d upstream files, %d line runs (QEMU %s; Linux: %s)"
+          % (len(digests), len(shingle_set), pristine,
+             ", ".join(linux) or "no linux-source in the cache, kernel-side "
+             "files checked against QEMU only"))
     self_test(digests, shingle_set, pristine)
 
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=top, check=True,
