@@ -19,6 +19,10 @@ typedef struct PerCpu {
     uint64_t timer_deadline;    /* TSC the armed timer should fire at */
     volatile uint32_t alive;    /* set by the AP once it runs C code */
     volatile uint32_t jump_pending; /* time the next IRQ after a jump */
+    volatile uint32_t jump_irq_seen; /* the IRQ saw the gap before the loop */
+    volatile uint64_t loop_tsc;     /* TSC of the loop's latest pass */
+    volatile uint32_t resume_irq_pending; /* time the next IRQ: resumed */
+    volatile uint32_t resume_irq_done; /* IRQ after the resume timed */
     PvclockTimeInfo pvclock;
 } PerCpu;
 

@@ -24,7 +24,16 @@ static void check_tsc_step(PerCpu *cpu, uint64_t prev, uint64_t now)
     } else if (now - prev > probe_config.jump_threshold_tsc) {
         record_event(&rec->tsc_jump_count, &rec->tsc_jump_max,
                      &rec->tsc_jump_at, now - prev, now);
-        cpu->jump_pending = 1;
+        /*
+         * A deadline that passed during the gap fires as soon as the
+         * vCPU runs again, usually before this pass sees the gap; the
+         * handler then timed that IRQ as the first after the jump.
+         */
+        if (cpu->jump_irq_seen) {
+            cpu->jump_irq_seen = 0;
+        } else {
+            cpu->jump_pending = 1;
+        }
     }
 }
 
@@ -37,6 +46,35 @@ static void check_kvmclock_step(TscprobeCpu *rec, uint64_t prev,
     } else if (now - prev > probe_config.jump_threshold_ns) {
         record_event(&rec->kvmclock_jump_count, &rec->kvmclock_jump_max_ns,
                      &rec->kvmclock_jump_at_ns, now - prev, now);
+    }
+}
+
+/*
+ * KVM flagged the kvmclock page: the VM was stopped and has just been
+ * resumed.  Clear the flag (the guest owns it from now on, as Linux
+ * does) and record the steps across the stop, both taken from kvmclock
+ * reads: the vCPU may have stopped anywhere in the previous pass, but
+ * the read that sees the flag used a TSC read after the resume and the
+ * one before it a TSC read before the stop.  The timer handler times
+ * the first IRQ that finds the flag; if none came yet, the next one.
+ * With interrupts off, so that IRQ is either before or after all this.
+ */
+static void check_resume(PerCpu *cpu, uint64_t prev_tsc, uint64_t tsc,
+                         uint64_t prev_ns, uint64_t ns)
+{
+    TscprobeCpu *rec = cpu->rec;
+    uint64_t rflags;
+
+    asm volatile("pushfq; popq %0; cli" : "=r"(rflags) : : "memory");
+    __atomic_fetch_and(&cpu->pvclock.flags, (uint8_t)~PVCLOCK_GUEST_STOPPED,
+                       __ATOMIC_RELAXED);
+    rec->resume_count++;
+    rec->resume_tsc_step = (int64_t)(tsc - prev_tsc);
+    rec->resume_kvmclock_step_ns = (int64_t)(ns - prev_ns);
+    cpu->resume_irq_pending = !cpu->resume_irq_done;
+    cpu->resume_irq_done = 0;
+    if (rflags & (1u << 9)) {
+        irq_enable();
     }
 }
 
@@ -54,17 +92,22 @@ void probe_run(PerCpu *cpu)
     uint64_t behind;
     uint64_t prev_tsc = warp_sample(&behind);
     uint64_t prev_ns = 0;
+    uint64_t prev_ns_tsc = 0;
     uint8_t flags = 0;
 
+    cpu->loop_tsc = prev_tsc;
     if (probe_config.kvmclock) {
-        prev_ns = kvmclock_read(&cpu->pvclock, &flags);
+        prev_ns = kvmclock_read(&cpu->pvclock, &flags, &prev_ns_tsc);
     }
     for (;;) {
         uint64_t now = warp_sample(&behind);
         uint64_t ns = 0;
+        uint64_t ns_tsc = 0;
+
+        cpu->loop_tsc = now;
 
         if (probe_config.kvmclock) {
-            ns = kvmclock_read(&cpu->pvclock, &flags);
+            ns = kvmclock_read(&cpu->pvclock, &flags, &ns_tsc);
         }
 
         record_begin(rec);
@@ -72,6 +115,9 @@ void probe_run(PerCpu *cpu)
         check_tsc_step(cpu, prev_tsc, now);
         if (probe_config.kvmclock) {
             check_kvmclock_step(rec, prev_ns, ns);
+            if (flags & PVCLOCK_GUEST_STOPPED) {
+                check_resume(cpu, prev_ns_tsc, ns_tsc, prev_ns, ns);
+            }
             rec->kvmclock_flags = flags;
             rec->last_kvmclock_ns = ns;
         }
@@ -81,6 +127,7 @@ void probe_run(PerCpu *cpu)
 
         prev_tsc = now;
         prev_ns = ns;
+        prev_ns_tsc = ns_tsc;
         if (cpu->index == 0) {
             report_tick(now);
         }

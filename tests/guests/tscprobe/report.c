@@ -26,6 +26,7 @@ static const char *khz_source_name(uint32_t source)
         [TSCPROBE_KHZ_CPUID_16] = "cpuid-0x16",
         [TSCPROBE_KHZ_KVM_CPUID] = "kvm-cpuid-0x40000010",
         [TSCPROBE_KHZ_PIT] = "pit-calibration",
+        [TSCPROBE_KHZ_KVMCLOCK] = "kvmclock-scale",
     };
 
     return source < sizeof(names) / sizeof(names[0]) ? names[source] : "?";

@@ -9,6 +9,7 @@
  */
 #include "idt.h"
 #include "lapic.h"
+#include "probe.h"
 #include "results.h"
 #include "timer.h"
 #include "tscfreq.h"
@@ -70,6 +71,8 @@ static void timer_arm(PerCpu *cpu, uint64_t deadline)
 
 void timer_start(PerCpu *cpu)
 {
+    /* No gap to see before the loop's first pass: start from now. */
+    cpu->loop_tsc = rdtsc_ordered();
     cpu->rec->timer_mode = timer_mode;
     if (timer_mode == TSCPROBE_TIMER_TSC_DEADLINE) {
         lapic_timer_mode_deadline(TIMER_VECTOR);
@@ -79,6 +82,28 @@ void timer_start(PerCpu *cpu)
         return;
     }
     timer_arm(cpu, rdtsc_ordered() + timer_period_tsc);
+}
+
+/*
+ * Is this the first IRQ after the vCPU did not run for a while (a jump)?
+ * Either the loop has seen the jump, or the IRQ came first: a deadline
+ * that passed while the vCPU was stopped fires as soon as it resumes,
+ * before the loop's next pass, so compare with the loop's latest TSC too.
+ */
+static bool timer_after_jump(PerCpu *cpu, uint64_t now)
+{
+    uint64_t loop_tsc = cpu->loop_tsc;
+    bool gap = now > loop_tsc &&
+               now - loop_tsc > probe_config.jump_threshold_tsc;
+
+    if (gap) {
+        cpu->jump_irq_seen = 1;
+    }
+    if (cpu->jump_pending) {
+        cpu->jump_pending = 0;
+        return true;
+    }
+    return gap;
 }
 
 static void timer_record(PerCpu *cpu, uint64_t now)
@@ -96,8 +121,18 @@ static void timer_record(PerCpu *cpu, uint64_t now)
     if (late > rec->timer_late_max) {
         rec->timer_late_max = late;
     }
-    if (cpu->jump_pending) {
-        cpu->jump_pending = 0;
+    /*
+     * The first IRQ after a resume: KVM wrote the guest-stopped flag
+     * before the vCPU ran again, and the loop has not cleared it yet (or
+     * it has, and asked for the next IRQ instead).
+     */
+    if (((cpu->pvclock.flags & PVCLOCK_GUEST_STOPPED) &&
+         !cpu->resume_irq_done) || cpu->resume_irq_pending) {
+        cpu->resume_irq_done = !cpu->resume_irq_pending;
+        cpu->resume_irq_pending = 0;
+        rec->resume_timer_late = late;
+    }
+    if (timer_after_jump(cpu, now)) {
         rec->timer_after_jump_count++;
         rec->timer_late_after_jump = late;
         if (late > rec->timer_late_after_jump_max) {

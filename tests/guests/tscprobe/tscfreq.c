@@ -1,10 +1,12 @@
 /*
  * tscprobe: TSC frequency, best source first: the exact CPUID 0x15 ratio,
- * KVM's CPUID 0x40000010 (exact), CPUID 0x16 (nominal base frequency),
- * and as a last resort a calibration against PIT channel 2.
+ * KVM's CPUID 0x40000010 (exact), kvmclock's TSC-to-ns scale (exact to
+ * a part in 10^9), CPUID 0x16 (nominal base frequency), and as a last
+ * resort a calibration against PIT channel 2.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "kvmclock.h"
 #include "tscfreq.h"
 #include "tscprobe-results.h"
 #include "x86.h"
@@ -52,6 +54,25 @@ static uint64_t khz_from_kvm(const CpuFeatures *f)
     return cpuid(f->kvm_base + 0x10, 0).eax;
 }
 
+/*
+ * KVM fills the kvmclock page before the vCPU runs again after the MSR
+ * write that registers it, with the scale of the guest's TSC frequency.
+ * Exact, where a PIT calibration in a nested guest can be off by 10 %.
+ */
+static uint64_t khz_from_kvmclock(const CpuFeatures *f)
+{
+    static PvclockTimeInfo info;
+    uint64_t khz;
+
+    if (!f->kvmclock) {
+        return 0;
+    }
+    kvmclock_enable(&info);
+    khz = kvmclock_tsc_khz(&info);
+    kvmclock_disable();
+    return khz;
+}
+
 /* TSC ticks while PIT channel 2 counts PIT_CAL_TICKS down in mode 0. */
 static uint64_t pit_measure_once(void)
 {
@@ -97,6 +118,7 @@ static const struct {
 } freq_sources[] = {
     { khz_from_cpuid_15, TSCPROBE_KHZ_CPUID_15 },
     { khz_from_kvm, TSCPROBE_KHZ_KVM_CPUID },
+    { khz_from_kvmclock, TSCPROBE_KHZ_KVMCLOCK },
     { khz_from_cpuid_16, TSCPROBE_KHZ_CPUID_16 },
     { khz_from_pit, TSCPROBE_KHZ_PIT },
 };

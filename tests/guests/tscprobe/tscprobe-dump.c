@@ -68,6 +68,8 @@ static const char *khz_source_name(uint32_t source)
         return "kvm-cpuid";
     case TSCPROBE_KHZ_PIT:
         return "pit";
+    case TSCPROBE_KHZ_KVMCLOCK:
+        return "kvmclock";
     default:
         return "unknown";
     }
@@ -195,6 +197,10 @@ static void print_kv_cpu(const char *p, const TscprobeCpu *c)
     KV(p, "timer_late_after_jump", PRIu64, c->timer_late_after_jump);
     KV(p, "timer_late_after_jump_max", PRIu64,
        c->timer_late_after_jump_max);
+    KV(p, "resume_count", PRIu32, c->resume_count);
+    KV(p, "resume_tsc_step", PRId64, c->resume_tsc_step);
+    KV(p, "resume_kvmclock_step_ns", PRId64, c->resume_kvmclock_step_ns);
+    KV(p, "resume_timer_late", PRIu64, c->resume_timer_late);
 }
 
 static void print_kv(const TscprobeResults *res)

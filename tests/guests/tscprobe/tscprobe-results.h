@@ -35,6 +35,7 @@ enum {
     TSCPROBE_KHZ_CPUID_16 = 2,      /* CPUID 0x16 base frequency */
     TSCPROBE_KHZ_KVM_CPUID = 3,     /* CPUID 0x40000010 EAX */
     TSCPROBE_KHZ_PIT = 4,           /* calibrated against PIT channel 2 */
+    TSCPROBE_KHZ_KVMCLOCK = 5,      /* from kvmclock's TSC-to-ns scale */
 };
 
 /* TscprobeHeader.features bits */
@@ -126,7 +127,7 @@ typedef struct TscprobeCpu {
 
     /* local APIC timer: lateness = TSC at IRQ entry - deadline */
     uint32_t timer_mode;            /* TSCPROBE_TIMER_* */
-    uint32_t reserved0;
+    uint32_t resume_count;          /* resumes kvmclock reported, below */
     uint64_t timer_irqs;
     uint64_t timer_late_max;
     uint64_t timer_late_last;
@@ -135,7 +136,17 @@ typedef struct TscprobeCpu {
     uint64_t timer_late_after_jump; /* lateness of the latest such IRQ */
     uint64_t timer_late_after_jump_max;
 
-    uint8_t reserved[24];
+    /*
+     * The latest resume: KVM sets PVCLOCK_GUEST_STOPPED in the kvmclock
+     * page when the VMM resumes a stopped VM (KVM_KVMCLOCK_CTRL, which
+     * QEMU issues on every "cont", restored VMs included).  The first
+     * kvmclock read that sees it records the TSC and kvmclock steps from
+     * the read before (signed: a clock may go back), and the lateness of
+     * the first timer IRQ after the resume.
+     */
+    int64_t resume_tsc_step;
+    int64_t resume_kvmclock_step_ns;
+    uint64_t resume_timer_late;
 } TscprobeCpu;
 
 typedef struct TscprobeResults {
