@@ -4,7 +4,8 @@
 # (payload.d/40-tscprobe.sh puts it there).
 #
 #   tp_init DIR                 work directory (created, emptied)
-#   tp_start NAME FD ARGS...    lab-qemu -accel kvm with tscprobe.elf, HMP
+#   tp_start NAME FD ARGS...    lab-qemu -accel $TP_ACCEL (default kvm)
+#                               with tscprobe.elf, HMP
 #                               on stdin (a fifo this shell holds as FD),
 #                               HMP output in DIR/NAME.hmp; sets tp_pid
 #   tp_hmp FD CMD               send one HMP command
@@ -43,7 +44,7 @@ tp_start() {
     _name=$1 _fd=$2
     shift 2
     mkfifo "$tp_dir/$_name.mon"
-    lab-qemu -accel kvm -display none -nodefaults -m 256 \
+    lab-qemu -accel "${TP_ACCEL:-kvm}" -display none -nodefaults -m 256 \
         -kernel "$TP_ELF" -serial "file:$tp_dir/$_name.serial" \
         -monitor stdio "$@" \
         < "$tp_dir/$_name.mon" > "$tp_dir/$_name.hmp" 2>&1 &

@@ -26,7 +26,21 @@
 set -u
 . /lab/tscprobe/lib.sh
 
+# stock: the fork with its TSC changes switched off (what QEMU 10.0 does);
+# precise: the fork's precise TSC path (tests/lab/tests/precise-restore.sh).
+MODE=${RESTORE_MODE:-stock}
+case "$MODE" in
+stock) TP_ACCEL=kvm,precise-tsc=off ;;
+precise) TP_ACCEL=kvm,precise-tsc=on ;;
+esac
+export TP_ACCEL
+
 SMP=2
+# Precise mode bounds (ms), against the lab's scheduling noise (timer
+# lateness up to ~0.45 s from nested scheduling alone; see docs/lab.md).
+PRECISE_AGREE_MS=${PRECISE_AGREE_MS:-5}
+PRECISE_LATE_MS=${PRECISE_LATE_MS:-5}
+PRECISE_TSC_ERR_US=${PRECISE_TSC_ERR_US:-1}
 PAUSE_MS=${STOCK_RESTORE_PAUSE_MS:-500}
 DEFER_MS=${STOCK_RESTORE_DEFER_MS:-800}
 ATTEMPTS=3                  # source boots, until one is stopped < 1 s old
@@ -89,6 +103,7 @@ while [ $attempt -lt $ATTEMPTS ]; do
     rm -f "$tp_dir"/a.*
     mark a_spawn
     tp_start a 3 $MACHINE
+    apid=$tp_pid
     if ! tp_wait 30 banner; then
         not_ok "source: tscprobe starts (attempt $attempt)"
         sed 's/^/# qemu: /' "$tp_dir/a.hmp" | tail -n 20
@@ -138,6 +153,11 @@ else
     tr -d '\r' < "$tp_dir/a.hmp" | tail -n 20 | sed 's/^/# hmp: /'
     exit 1
 fi
+# The source's offsets while stopped (constant then): on one host, a
+# restore that continues the TSC by exactly the elapsed time gives the
+# destination the same offsets.
+src_offs=$(i=0; while [ $i -lt $SMP ]; do
+    tp_tsc_offset "$apid" $i; echo; i=$((i + 1)); done)
 tp_hmp 3 quit
 exec 3>&-
 tp_stop_all
@@ -177,6 +197,10 @@ mark cont
 sleep 1
 check "restored: table dumped 1 s after cont" tp_dump 4 c1
 check "restored: VM running" test "$(tp_status 4 b)" = running
+# KVM's offsets while the restored VM runs: vCPUs created together share
+# one offset, and must still share it bit for bit after a restore.
+offs_cont=$(i=0; while [ $i -lt $SMP ]; do
+    tp_tsc_offset "$bpid" $i; echo; i=$((i + 1)); done)
 tp_hmp 4 quit
 if [ -n "$ev" ]; then
     echo 0 > "$ev"
@@ -210,7 +234,7 @@ check "restored: no backward kvmclock step" \
 ms() { calc "$1 / $khz"; }
 # dt A B: ms from mark A to mark B.
 dt() { eval "calc \"\$t_$2 - \$t_$1\""; }
-echo "# ======== stock QEMU restore baseline on $(uname -r) ========"
+echo "# ======== $MODE QEMU restore on $(uname -r) ========"
 fig kernel "$(uname -r)"
 fig tsc_khz "$khz"
 fig tsc_khz_source "$(tp_kv saved tsc_khz_source)"
@@ -309,7 +333,34 @@ while [ $i -lt $SMP ]; do
         "$(($(tp_kv c1 $p.tsc_back_count) - $(tp_kv saved $p.tsc_back_count)))"
     i=$((i + 1))
 done
-echo "# ======== end of baseline ========"
+echo "# ======== end of $MODE restore figures ========"
+
+# ---- precise mode: what the fork must deliver ----------------------------
+if [ "$MODE" = precise ]; then
+    i=0
+    while [ $i -lt $SMP ]; do
+        p=cpu$i
+        jump=$(tp_kv c1 $p.resume_tsc_step)
+        kjump_ns=$(tp_kv c1 $p.resume_kvmclock_step_ns)
+        late=$(tp_kv c1 $p.resume_timer_late)
+        check "precise: $p TSC and kvmclock moved together across the restore" \
+            awk "BEGIN { d = $jump / $khz - $kjump_ns / 1000000;
+                         exit !(d < $PRECISE_AGREE_MS && -d < $PRECISE_AGREE_MS) }"
+        check "precise: $p first deadline IRQ after restore fired when due" \
+            awk "BEGIN { exit !(($late - $jump) / $khz < $PRECISE_LATE_MS) }"
+        fig "$p.timer_late_beyond_jump_ms" "$(calc "($late - $jump) / $khz")"
+        so=$(echo "$src_offs" | grep . | sed -n "$((i + 1))p")
+        do=$(echo "$offs_cont" | grep . | sed -n "$((i + 1))p")
+        err_us=$(awk "BEGIN { printf \"%.3f\", ($do - ($so)) * 1000 / $khz }")
+        fig "$p.tsc_error_vs_elapsed_us" "$err_us"
+        check "precise: $p TSC continued from the saved value plus the elapsed time (error $err_us us)" \
+            awk "BEGIN { e = $err_us; exit !(e < $PRECISE_TSC_ERR_US && -e < $PRECISE_TSC_ERR_US) }"
+        i=$((i + 1))
+    done
+    fig offsets_after_cont "$(echo $offs_cont)"
+    check "precise: all vCPUs' TSC offsets bit-identical after restore" \
+        test "$(echo "$offs_cont" | sort -u | grep -c .)" = 1
+fi
 if [ $rc != 0 ]; then
     for d in saved c1; do
         sed "s/^/# $d: /" "$tp_dir/$d.kv" 2>/dev/null

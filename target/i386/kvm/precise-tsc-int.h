@@ -1,0 +1,80 @@
+/*
+ * Precise guest TSC save/restore: state shared by its own files
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#ifndef TARGET_I386_KVM_PRECISE_TSC_INT_H
+#define TARGET_I386_KVM_PRECISE_TSC_INT_H
+
+#include "tsc-math.h"
+
+/* Sample flags, as carried in the migration stream. */
+#define PRECISE_TSC_F_VALID        (1u << 0) /* a sample was taken */
+#define PRECISE_TSC_F_KVM_PAIR     (1u << 1) /* host TSC + time from KVM */
+#define PRECISE_TSC_F_ALL          (PRECISE_TSC_F_VALID | \
+                                    PRECISE_TSC_F_KVM_PAIR)
+
+/* Sanity bounds for a sample read from a stream. */
+#define PRECISE_TSC_MAX_KHZ        (20 * 1000 * 1000)   /* 20 GHz */
+#define PRECISE_TSC_MAX_FUTURE_NS  (24 * 3600 * NANOSECONDS_PER_SECOND)
+
+/* One instant on the host: its TSC and CLOCK_TAI, from one TSC read. */
+typedef struct PreciseTscHostSample {
+    uint64_t host_tsc;
+    int64_t tai_ns;
+    int64_t realtime_ns;        /* what KVM_SET_CLOCK wants */
+    uint64_t kvmclock_ns;       /* the VM's kvmclock at that instant */
+    uint64_t bracket_ns;        /* 0 when KVM gave the pair */
+    bool from_kvm;
+} PreciseTscHostSample;
+
+/* The VM-wide TSC state at one reference instant. */
+typedef struct PreciseTscState {
+    uint32_t flags;
+    uint32_t tsc_khz;
+    int64_t ref_tai_ns;
+    uint64_t ref_kvmclock_ns;
+    uint64_t bracket_ns;
+    uint32_t nr_vcpus;
+    uint64_t *guest_tsc;        /* per vCPU, at the reference instant */
+    uint64_t *tsc_adjust;       /* per vCPU IA32_TSC_ADJUST */
+    /* Local only, never migrated. */
+    uint64_t *tsc_deadline;     /* per vCPU, as KVM held it at capture */
+    uint64_t ref_host_tsc;
+} PreciseTscState;
+
+typedef struct PreciseTscReport {
+    bool valid;
+    int64_t elapsed_measured_ns;
+    uint64_t elapsed_applied_ns;
+    TscElapsedOutcome outcome;
+    uint64_t bracket_ns;
+    bool from_stream;
+} PreciseTscReport;
+
+typedef struct PreciseTsc {
+    /* Policy (accelerator properties). */
+    bool enabled;
+    uint64_t advance_limit_ms;
+    /* Kernel support, probed on first use. */
+    bool probed;
+    bool supported;
+    /* The pending sample: captured at stop or loaded from a stream. */
+    bool pending;
+    bool loaded;
+    PreciseTscState state;
+    /* What the last restore did. */
+    PreciseTscReport last;
+} PreciseTsc;
+
+extern PreciseTsc precise_tsc;
+
+int precise_tsc_host_sample(PreciseTscHostSample *hs, Error **errp);
+int64_t precise_tsc_tai_now(void);
+bool precise_tsc_kernel_supported(void);
+void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus);
+uint32_t precise_tsc_nr_vcpus(void);
+void precise_tsc_stream_register(void);
+
+#endif

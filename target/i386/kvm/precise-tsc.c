@@ -1,0 +1,351 @@
+/*
+ * Precise guest TSC and kvmclock save/restore with one VM-wide instant
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/timer.h"
+#include "qemu/error-report.h"
+#include "system/kvm.h"
+#include "system/runstate.h"
+#include "hw/core/cpu.h"
+#include "cpu.h"
+#include "kvm_i386.h"
+#include "host-cpu.h"
+#include <linux/kvm.h>
+#include "precise-tsc.h"
+#include "precise-tsc-int.h"
+#include "trace.h"
+
+/*
+ * Runs after every other VM-start handler (kvmclock's included) and
+ * before them at stop: the sample is taken while every device still
+ * holds its stop-time state.
+ */
+#define PRECISE_TSC_HANDLER_PRIO 1000
+
+/* Frac bits of KVM's TSC scaling ratio: VMX uses 48, SVM 32. */
+#define VMX_TSC_RATIO_FRAC_BITS 48
+#define SVM_TSC_RATIO_FRAC_BITS 32
+
+PreciseTsc precise_tsc = {
+    .enabled = true,
+    .advance_limit_ms = 10 * 1000,
+};
+
+uint32_t precise_tsc_nr_vcpus(void)
+{
+    CPUState *cs;
+    uint32_t n = 0;
+
+    CPU_FOREACH(cs) {
+        n++;
+    }
+    return n;
+}
+
+void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus)
+{
+    st->nr_vcpus = nr_vcpus;
+    st->guest_tsc = g_renew(uint64_t, st->guest_tsc, nr_vcpus);
+    st->tsc_adjust = g_renew(uint64_t, st->tsc_adjust, nr_vcpus);
+    st->tsc_deadline = g_renew(uint64_t, st->tsc_deadline, nr_vcpus);
+    memset(st->tsc_deadline, 0, nr_vcpus * sizeof(uint64_t));
+}
+
+static int vcpu_tsc_offset(CPUState *cs, unsigned long ioctl_nr,
+                           uint64_t *offset)
+{
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+        .addr = (uintptr_t)offset,
+    };
+
+    return kvm_vcpu_ioctl(cs, ioctl_nr, &attr);
+}
+
+static int vcpu_msr(CPUState *cs, unsigned long ioctl_nr, uint32_t index,
+                    uint64_t *value)
+{
+    struct {
+        struct kvm_msrs info;
+        struct kvm_msr_entry entry;
+    } msrs = {
+        .info.nmsrs = 1,
+        .entry.index = index,
+        .entry.data = *value,
+    };
+    int ret = kvm_vcpu_ioctl(cs, ioctl_nr, &msrs);
+
+    if (ret == 1) {
+        *value = msrs.entry.data;
+        return 0;
+    }
+    return ret < 0 ? ret : -EIO;
+}
+
+bool precise_tsc_kernel_supported(void)
+{
+    CPUState *cs = first_cpu;
+    struct kvm_device_attr attr = {
+        .group = KVM_VCPU_TSC_CTRL,
+        .attr = KVM_VCPU_TSC_OFFSET,
+    };
+
+    if (precise_tsc.probed || !cs) {
+        return precise_tsc.supported;
+    }
+    precise_tsc.probed = true;
+    precise_tsc.supported =
+        kvm_vcpu_ioctl(cs, KVM_HAS_DEVICE_ATTR, &attr) == 0;
+    if (!precise_tsc.supported) {
+        warn_report("precise-tsc: kernel lacks KVM_VCPU_TSC_OFFSET "
+                    "(Linux >= 5.16); using legacy MSR_IA32_TSC save/restore");
+    }
+    return precise_tsc.supported;
+}
+
+/* Whether KVM runs on SVM, whose TSC ratio has 32 fraction bits. */
+static bool host_is_amd(void)
+{
+    char vendor[CPUID_VENDOR_SZ + 1];
+
+    host_cpu_vendor_fms(vendor, NULL, NULL, NULL);
+    return !strcmp(vendor, CPUID_VENDOR_AMD) ||
+           !strcmp(vendor, CPUID_VENDOR_HYGON);
+}
+
+/* KVM's scaling of host to guest TSC, derived the way KVM derives it. */
+static TscScaling vm_tsc_scaling(uint32_t guest_khz)
+{
+    int host_khz = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_KHZ);
+    TscScaling s;
+
+    s.frac_bits = host_is_amd() ? SVM_TSC_RATIO_FRAC_BITS
+                                : VMX_TSC_RATIO_FRAC_BITS;
+    if (host_khz <= 0 || (uint32_t)host_khz == guest_khz) {
+        s.ratio = 1ULL << s.frac_bits;
+    } else {
+        s.ratio = (uint64_t)(((unsigned __int128)1 << s.frac_bits) *
+                             guest_khz / (uint32_t)host_khz);
+    }
+    return s;
+}
+
+static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
+                          Error **errp)
+{
+    CPUState *cs;
+    TscScaling scaling;
+    uint32_t i = 0;
+    int khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+
+    if (khz <= 0) {
+        error_setg(errp, "precise-tsc: KVM_GET_TSC_KHZ failed");
+        return false;
+    }
+    st->tsc_khz = khz;
+    scaling = vm_tsc_scaling(khz);
+
+    CPU_FOREACH(cs) {
+        X86CPU *cpu = X86_CPU(cs);
+        uint64_t offset, adjust = 0, deadline = 0;
+
+        if (kvm_vcpu_ioctl(cs, KVM_GET_TSC_KHZ) != khz) {
+            error_setg(errp, "precise-tsc: vCPUs run at different TSC "
+                       "frequencies");
+            return false;
+        }
+        if (vcpu_tsc_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
+            error_setg(errp, "precise-tsc: reading vCPU %u's TSC offset "
+                       "failed", i);
+            return false;
+        }
+        vcpu_msr(cs, KVM_GET_MSRS, MSR_TSC_ADJUST, &adjust);
+        vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
+        st->guest_tsc[i] = tsc_guest_at(host_tsc, &scaling, offset);
+        st->tsc_adjust[i] = adjust;
+        st->tsc_deadline[i] = deadline;
+        /* The legacy per-CPU field, from the same instant. */
+        cpu->env.tsc = st->guest_tsc[i];
+        cpu->env.tsc_valid = true;
+        i++;
+    }
+    return true;
+}
+
+/* At VM stop: one sample for the whole VM. */
+static void precise_tsc_capture(void)
+{
+    PreciseTscState *st = &precise_tsc.state;
+    PreciseTscHostSample hs;
+    Error *err = NULL;
+
+    if (!precise_tsc_kernel_supported()) {
+        return;
+    }
+    precise_tsc_state_resize(st, precise_tsc_nr_vcpus());
+    if (precise_tsc_host_sample(&hs, &err) < 0 ||
+        !capture_vcpus(st, hs.host_tsc, &err)) {
+        warn_report_err(err);
+        precise_tsc.pending = false;
+        st->flags = 0;
+        return;
+    }
+    st->flags = PRECISE_TSC_F_VALID |
+                (hs.from_kvm ? PRECISE_TSC_F_KVM_PAIR : 0);
+    st->ref_tai_ns = hs.tai_ns;
+    st->ref_kvmclock_ns = hs.kvmclock_ns;
+    st->bracket_ns = hs.bracket_ns;
+    st->ref_host_tsc = hs.host_tsc;
+    precise_tsc.pending = true;
+    precise_tsc.loaded = false;
+    trace_precise_tsc_capture(st->nr_vcpus, st->tsc_khz, hs.from_kvm,
+                              hs.bracket_ns);
+}
+
+static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
+                            uint64_t advance_cycles)
+{
+    TscScaling scaling = vm_tsc_scaling(st->tsc_khz);
+    CPUState *cs;
+    uint32_t i = 0;
+
+    CPU_FOREACH(cs) {
+        uint64_t target = st->guest_tsc[i] + advance_cycles;
+        uint64_t offset = tsc_offset_for(target, host_tsc, &scaling);
+        int ret = vcpu_tsc_offset(cs, KVM_SET_DEVICE_ATTR, &offset);
+
+        if (ret < 0) {
+            return ret;
+        }
+        i++;
+    }
+    return 0;
+}
+
+static int set_kvmclock(const PreciseTscHostSample *now, uint64_t clock_ns)
+{
+    struct kvm_clock_data data = { .clock = clock_ns };
+
+    /*
+     * With KVM's pair, let KVM add the few microseconds between our
+     * sample and this ioctl, so kvmclock and TSC agree to the instant.
+     */
+    if (now->from_kvm) {
+        data.flags = KVM_CLOCK_REALTIME;
+        data.realtime = now->realtime_ns;
+    }
+    return kvm_vm_ioctl(kvm_state, KVM_SET_CLOCK, &data);
+}
+
+/* KVM arms the deadline against the TSC current at the write: redo it. */
+static void rearm_tsc_deadlines(const PreciseTscState *st)
+{
+    CPUState *cs;
+    uint32_t i = 0;
+
+    CPU_FOREACH(cs) {
+        uint64_t deadline = precise_tsc.loaded ?
+                            X86_CPU(cs)->env.tsc_deadline :
+                            st->tsc_deadline[i];
+
+        if (deadline) {
+            vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
+        }
+        i++;
+    }
+}
+
+static bool precise_tsc_restore(void)
+{
+    PreciseTscState *st = &precise_tsc.state;
+    PreciseTscReport *r = &precise_tsc.last;
+    PreciseTscHostSample now;
+    Error *err = NULL;
+    uint64_t cycles;
+
+    if (!precise_tsc.pending) {
+        return false;
+    }
+    precise_tsc.pending = false;
+    if (precise_tsc_host_sample(&now, &err) < 0) {
+        error_report_err(err);
+        return false;
+    }
+    r->elapsed_measured_ns = now.tai_ns - st->ref_tai_ns;
+    r->elapsed_applied_ns = tsc_elapsed_to_apply(
+        r->elapsed_measured_ns,
+        precise_tsc.advance_limit_ms * SCALE_MS, &r->outcome);
+    r->bracket_ns = MAX(st->bracket_ns, now.bracket_ns);
+    r->from_stream = precise_tsc.loaded;
+    cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, st->tsc_khz);
+
+    if (set_vcpu_offsets(st, now.host_tsc, cycles) < 0 ||
+        set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
+        error_report("precise-tsc: restoring the TSC state failed");
+        r->valid = false;
+        return false;
+    }
+    rearm_tsc_deadlines(st);
+    r->valid = true;
+    if (r->outcome == TSC_ELAPSED_NEGATIVE) {
+        warn_report("precise-tsc: host clock is %" PRId64 " ns behind the "
+                    "saved reference; guest time not moved back",
+                    -r->elapsed_measured_ns);
+    }
+    trace_precise_tsc_restore(r->elapsed_measured_ns, r->elapsed_applied_ns,
+                              r->outcome, r->from_stream);
+    precise_tsc.loaded = false;
+    return true;
+}
+
+bool precise_tsc_restore_on_start(void)
+{
+    return precise_tsc_restore();
+}
+
+static void precise_tsc_vm_state_change(void *opaque, bool running,
+                                        RunState state)
+{
+    if (running) {
+        /* VMs without a kvmclock device: nobody restored it yet. */
+        precise_tsc_restore();
+    } else {
+        precise_tsc_capture();
+    }
+}
+
+bool precise_tsc_owns_tsc_msr(int level)
+{
+    if (!precise_tsc.pending) {
+        return false;
+    }
+    if (level == KVM_PUT_FULL_STATE && precise_tsc.loaded) {
+        return true;
+    }
+    /*
+     * A reset, or a load whose stream had no precise TSC state: the
+     * legacy value is the truth now and the captured sample is stale.
+     */
+    precise_tsc.pending = false;
+    return false;
+}
+
+bool precise_tsc_owns_tsc_deadline(void)
+{
+    return precise_tsc.pending;
+}
+
+void precise_tsc_init(void)
+{
+    if (!precise_tsc.enabled) {
+        return;
+    }
+    qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
+                                          PRECISE_TSC_HANDLER_PRIO);
+    precise_tsc_stream_register();
+}
