@@ -76,5 +76,9 @@ bool precise_tsc_kernel_supported(void);
 void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus);
 uint32_t precise_tsc_nr_vcpus(void);
 void precise_tsc_stream_register(void);
+int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
+                            uint64_t *offset);
+TscScaling precise_tsc_vm_scaling(uint32_t guest_khz);
+void precise_tsc_emit_restored(const PreciseTscReport *r);
 
 #endif

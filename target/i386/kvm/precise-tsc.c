@@ -55,8 +55,8 @@ void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus)
     memset(st->tsc_deadline, 0, nr_vcpus * sizeof(uint64_t));
 }
 
-static int vcpu_tsc_offset(CPUState *cs, unsigned long ioctl_nr,
-                           uint64_t *offset)
+int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
+                            uint64_t *offset)
 {
     struct kvm_device_attr attr = {
         .group = KVM_VCPU_TSC_CTRL,
@@ -119,7 +119,7 @@ static bool host_is_amd(void)
 }
 
 /* KVM's scaling of host to guest TSC, derived the way KVM derives it. */
-static TscScaling vm_tsc_scaling(uint32_t guest_khz)
+TscScaling precise_tsc_vm_scaling(uint32_t guest_khz)
 {
     int host_khz = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_KHZ);
     TscScaling s;
@@ -148,7 +148,7 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
         return false;
     }
     st->tsc_khz = khz;
-    scaling = vm_tsc_scaling(khz);
+    scaling = precise_tsc_vm_scaling(khz);
 
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
@@ -159,7 +159,7 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
                        "frequencies");
             return false;
         }
-        if (vcpu_tsc_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
+        if (precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
             error_setg(errp, "precise-tsc: reading vCPU %u's TSC offset "
                        "failed", i);
             return false;
@@ -210,14 +210,14 @@ static void precise_tsc_capture(void)
 static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
                             uint64_t advance_cycles)
 {
-    TscScaling scaling = vm_tsc_scaling(st->tsc_khz);
+    TscScaling scaling = precise_tsc_vm_scaling(st->tsc_khz);
     CPUState *cs;
     uint32_t i = 0;
 
     CPU_FOREACH(cs) {
         uint64_t target = st->guest_tsc[i] + advance_cycles;
         uint64_t offset = tsc_offset_for(target, host_tsc, &scaling);
-        int ret = vcpu_tsc_offset(cs, KVM_SET_DEVICE_ATTR, &offset);
+        int ret = precise_tsc_vcpu_offset(cs, KVM_SET_DEVICE_ATTR, &offset);
 
         if (ret < 0) {
             return ret;
@@ -229,16 +229,17 @@ static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
 
 static int set_kvmclock(const PreciseTscHostSample *now, uint64_t clock_ns)
 {
-    struct kvm_clock_data data = { .clock = clock_ns };
-
     /*
-     * With KVM's pair, let KVM add the few microseconds between our
-     * sample and this ioctl, so kvmclock and TSC agree to the instant.
+     * The target is for the instant of our host sample; KVM adds the
+     * time from then to this ioctl (CLOCK_REALTIME, forward only), so
+     * kvmclock and the TSC offsets agree to the same instant.
      */
-    if (now->from_kvm) {
-        data.flags = KVM_CLOCK_REALTIME;
-        data.realtime = now->realtime_ns;
-    }
+    struct kvm_clock_data data = {
+        .clock = clock_ns,
+        .flags = KVM_CLOCK_REALTIME,
+        .realtime = now->realtime_ns,
+    };
+
     return kvm_vm_ioctl(kvm_state, KVM_SET_CLOCK, &data);
 }
 
@@ -299,6 +300,7 @@ static bool precise_tsc_restore(void)
     }
     trace_precise_tsc_restore(r->elapsed_measured_ns, r->elapsed_applied_ns,
                               r->outcome, r->from_stream);
+    precise_tsc_emit_restored(r);
     precise_tsc.loaded = false;
     return true;
 }

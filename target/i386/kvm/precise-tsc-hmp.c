@@ -1,0 +1,51 @@
+/*
+ * Precise guest TSC save/restore: HMP "info precise-tsc"
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "monitor/monitor.h"
+#include "monitor/hmp.h"
+#include "monitor/hmp-target.h"
+#include "qapi/qapi-commands-precise-tsc-target.h"
+
+static void print_restore(Monitor *mon, const PreciseTscRestore *r)
+{
+    monitor_printf(mon, "last restore: %s, elapsed measured %" PRId64
+                   " ns, applied %" PRIu64 " ns (limit %" PRIu64 " ms), "
+                   "bracket %" PRIu64 " ns, %s\n",
+                   PreciseTscElapsedOutcome_str(r->outcome),
+                   r->elapsed_measured_ns, r->elapsed_applied_ns,
+                   r->advance_limit_ms, r->bracket_ns,
+                   r->from_stream ? "from stream" : "stop/cont");
+}
+
+void hmp_info_precise_tsc(Monitor *mon, const QDict *qdict)
+{
+    Error *err = NULL;
+    g_autoptr(PreciseTscInfo) info = qmp_x_query_precise_tsc(&err);
+    PreciseTscVcpuList *v;
+
+    if (hmp_handle_error(mon, err)) {
+        return;
+    }
+    monitor_printf(mon, "path: %s, tsc_khz: %u, master clock: %s\n",
+                   PreciseTscPath_str(info->path), info->tsc_khz,
+                   info->master_clock ? "on" : "off");
+    for (v = info->vcpus; v; v = v->next) {
+        monitor_printf(mon, "vcpu %" PRId64 ":", v->value->cpu_index);
+        if (v->value->has_tsc_offset) {
+            monitor_printf(mon, " offset 0x%016" PRIx64,
+                           v->value->tsc_offset);
+        }
+        if (v->value->has_guest_tsc) {
+            monitor_printf(mon, " tsc %" PRIu64, v->value->guest_tsc);
+        }
+        monitor_printf(mon, "\n");
+    }
+    if (info->last_restore) {
+        print_restore(mon, info->last_restore);
+    }
+}

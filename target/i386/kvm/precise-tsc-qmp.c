@@ -1,0 +1,126 @@
+/*
+ * Precise guest TSC save/restore: QMP query and event
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/timer.h"
+#include "system/kvm.h"
+#include "hw/core/cpu.h"
+#include "cpu.h"
+#include <linux/kvm.h>
+#include "qapi/qapi-commands-precise-tsc-target.h"
+#include "qapi/qapi-events-precise-tsc-target.h"
+#include "precise-tsc-int.h"
+
+static const PreciseTscElapsedOutcome outcome_to_qapi[] = {
+    [TSC_ELAPSED_ADVANCED] = PRECISE_TSC_ELAPSED_OUTCOME_ADVANCED,
+    [TSC_ELAPSED_FROZEN] = PRECISE_TSC_ELAPSED_OUTCOME_FROZEN,
+    [TSC_ELAPSED_NEGATIVE] = PRECISE_TSC_ELAPSED_OUTCOME_NEGATIVE,
+};
+
+static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
+{
+    PreciseTscRestore *q = g_new0(PreciseTscRestore, 1);
+
+    q->elapsed_measured_ns = r->elapsed_measured_ns;
+    q->elapsed_applied_ns = r->elapsed_applied_ns;
+    q->outcome = outcome_to_qapi[r->outcome];
+    q->advance_limit_ms = precise_tsc.advance_limit_ms;
+    q->bracket_ns = r->bracket_ns;
+    q->from_stream = r->from_stream;
+    return q;
+}
+
+void precise_tsc_emit_restored(const PreciseTscReport *r)
+{
+    g_autoptr(PreciseTscRestore) q = restore_to_qapi(r);
+
+    qapi_event_send_precise_tsc_restored(q);
+}
+
+/*
+ * QEMU's copy, read from KVM at vCPU creation: asking the vCPU would wait
+ * for it to leave KVM_RUN.
+ */
+static int guest_tsc_khz(void)
+{
+    return X86_CPU(first_cpu)->env.tsc_khz;
+}
+
+typedef struct OffsetRead {
+    uint64_t offset;
+    int ret;
+} OffsetRead;
+
+/* On the vCPU's thread: a vCPU ioctl would wait for KVM_RUN to return. */
+static void read_offset_on_cpu(CPUState *cs, run_on_cpu_data data)
+{
+    OffsetRead *r = data.host_ptr;
+
+    r->ret = precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &r->offset);
+}
+
+static PreciseTscVcpuList *vcpus_to_qapi(bool offsets)
+{
+    PreciseTscVcpuList *head = NULL, **tail = &head;
+    PreciseTscHostSample hs;
+    TscScaling scaling;
+    bool have_sample = false;
+    CPUState *cs;
+
+    if (offsets) {
+        int khz = guest_tsc_khz();
+
+        scaling = precise_tsc_vm_scaling(khz > 0 ? khz : 0);
+        have_sample = khz > 0 && precise_tsc_host_sample(&hs, NULL) == 0;
+    }
+    CPU_FOREACH(cs) {
+        PreciseTscVcpu *v = g_new0(PreciseTscVcpu, 1);
+        OffsetRead r = { .ret = -1 };
+
+        v->cpu_index = cs->cpu_index;
+        if (offsets) {
+            run_on_cpu(cs, read_offset_on_cpu, RUN_ON_CPU_HOST_PTR(&r));
+        }
+        if (r.ret == 0) {
+            v->has_tsc_offset = true;
+            v->tsc_offset = r.offset;
+            if (have_sample) {
+                v->has_guest_tsc = true;
+                v->guest_tsc = tsc_guest_at(hs.host_tsc, &scaling, r.offset);
+            }
+        }
+        QAPI_LIST_APPEND(tail, v);
+    }
+    return head;
+}
+
+PreciseTscInfo *qmp_x_query_precise_tsc(Error **errp)
+{
+    PreciseTscInfo *info;
+    struct kvm_clock_data clock = { 0 };
+    bool offsets;
+    int khz;
+
+    if (!kvm_enabled() || !first_cpu) {
+        error_setg(errp, "x-query-precise-tsc needs the KVM accelerator");
+        return NULL;
+    }
+    offsets = precise_tsc.enabled && precise_tsc_kernel_supported();
+    khz = guest_tsc_khz();
+
+    info = g_new0(PreciseTscInfo, 1);
+    info->path = offsets ? PRECISE_TSC_PATH_OFFSETS : PRECISE_TSC_PATH_LEGACY;
+    info->tsc_khz = khz > 0 ? khz : 0;
+    if (kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) == 0) {
+        info->master_clock = !!(clock.flags & KVM_CLOCK_TSC_STABLE);
+    }
+    info->vcpus = vcpus_to_qapi(offsets);
+    if (precise_tsc.last.valid) {
+        info->last_restore = restore_to_qapi(&precise_tsc.last);
+    }
+    return info;
+}
