@@ -14,7 +14,7 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu unit check lab-check patches clean distclean help
+.PHONY: all deps overlay qemu stock-qemu unit check lab-check patches clean distclean help
 
 all: qemu unit
 
@@ -48,15 +48,19 @@ qemu: overlay $(QBUILD)/build.ninja
 	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test
 	scripts/link-firmware $(QBUILD)
 
+# An unpatched build of the same pristine tree, for the compatibility tests.
+stock-qemu: config.mak $(STAMPS)/deps
+	scripts/build-stock-qemu
+
 unit: $(STAMPS)/deps
 	@test -f $(UBUILD)/build.ninja || meson setup $(UBUILD) . >/dev/null
 	ninja -C $(UBUILD)
 
-check: qemu unit patches
+check: qemu stock-qemu unit patches
 	tests/check $(if $(SUITES),--only "$(SUITES)")
 
 # The lab runs the fork's QEMU inside real KVM in an emulated host.
-lab-check: qemu unit
+lab-check: qemu stock-qemu unit
 	tests/lab/check
 
 patches: overlay
