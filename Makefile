@@ -14,7 +14,7 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu stock-qemu unit check lab-check patches clean distclean help
+.PHONY: all deps overlay qemu stock-qemu unit check lab-check lab-soak patches clean distclean help
 
 all: qemu unit
 
@@ -62,6 +62,11 @@ check: qemu stock-qemu unit patches
 # The lab runs the fork's QEMU inside real KVM in an emulated host.
 lab-check: qemu stock-qemu unit
 	tests/lab/check
+
+# Long or known-unstable lab tests, kept out of make check (see
+# tests/lab/soak for why each is there).
+lab-soak: qemu stock-qemu unit
+	LAB_SUITE=tests/lab/soak tests/lab/check
 
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist

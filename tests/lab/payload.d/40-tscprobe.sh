@@ -4,6 +4,9 @@
 #   $PAYLOAD/tscprobe/tscprobe-dump   decodes a pmemsave of its table
 #   $PAYLOAD/tscprobe/lib.sh          tests/lab/lib/tscprobe.sh, the sh
 #                                     helpers the tests source
+#   $PAYLOAD/tscprobe/migrate.sh      tests/lab/lib/migrate.sh, helpers
+#                                     for the migration tests (on top of
+#                                     lib.sh)
 #   $PAYLOAD/lib/                     any library tscprobe-dump needs that
 #                                     10-qemu.sh did not already put there
 # Both come from the standalone meson build (docs/tscprobe.md),
@@ -38,6 +41,7 @@ else
 fi
 chmod 755 "$PAYLOAD/tscprobe/tscprobe-dump"
 cp "$REPO/tests/lab/lib/tscprobe.sh" "$PAYLOAD/tscprobe/lib.sh"
+cp "$REPO/tests/lab/lib/migrate.sh" "$PAYLOAD/tscprobe/migrate.sh"
 
 # The libraries ldd resolves, by soname, unless already in the payload.
 ldd "$bdir/$sub/tscprobe-dump" | awk '

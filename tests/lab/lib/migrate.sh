@@ -1,0 +1,129 @@
+# Shell helpers for the lab's migration tests (precise-live4, precise-
+# pingpong, precise-policy, precise-bad-stream), on top of
+# /lab/tscprobe/lib.sh, which must be sourced first. busybox sh; sourced as
+# /lab/tscprobe/migrate.sh (payload.d/40-tscprobe.sh puts it there).
+#
+#   ok / not_ok / check DESC CMD... / fig KEY VALUE / calc EXPR
+#                               TAP lines, "# key=value" figures, awk
+#                               arithmetic (1 decimal); rc is 1 after any
+#                               not_ok
+#   mg_machine SMP              sets MACHINE: -M pc -cpu host -smp SMP,
+#                               qboot as -bios if the payload has it
+#   mg_trace NAME               QEMU options: vm_state_notify (and the
+#                               fork's precise_tsc_*) trace events with
+#                               wall-clock timestamps into DIR/NAME.trace
+#   mg_t NAME PATTERN           timestamp (s, us resolution, host
+#                               gettimeofday) of the last trace line of
+#                               NAME matching PATTERN; empty if none
+#   mg_mig_status FD NAME       "info migrate" status (completed, active,
+#                               failed, ...; empty before any)
+#   mg_wait_mig FD NAME S       wait up to S s for a final status
+#                               (completed, failed, cancelled); sets
+#                               mg_status
+#   mg_wait_status FD NAME WANT S
+#                               wait up to S s for "info status" WANT
+#   mg_offsets PID N            KVM TSC offsets of vCPUs 0..N-1, one line
+#   mg_same WORDS               true if all words are equal (and >= 1)
+#   mg_hmp_text NAME            DIR/NAME.hmp without CRs
+#   mg_up FD NAME S             wait until NAME's monitor answers
+
+rc=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; rc=1; }
+check() {
+    _desc=$1
+    shift
+    if "$@" 2>/dev/null; then ok "$_desc"; else not_ok "$_desc"; fi
+}
+fig() { echo "# $1=$2"; }
+calc() { awk "BEGIN { printf \"%.1f\", $1 }"; }
+
+mg_machine() {
+    MACHINE="-M pc -cpu host -smp $1"
+    [ -f /lab/qemu/share/qemu/qboot.rom ] &&
+        MACHINE="$MACHINE -bios /lab/qemu/share/qemu/qboot.rom"
+}
+
+mg_trace() {
+    echo "-msg timestamp=on -D $tp_dir/$1.trace -trace vm_state_notify" \
+        "-trace precise_tsc_capture -trace precise_tsc_restore"
+}
+
+mg_t() {
+    sed -n "s/^[0-9]*@\([0-9]*\.[0-9]*\):$2.*/\1/p" "$tp_dir/$1.trace" \
+        2>/dev/null | tail -n 1
+}
+
+mg_hmp_text() {
+    tr -d '\r' < "$tp_dir/$1.hmp"
+}
+
+mg_mig_status() {
+    tp_hmp "$1" "info migrate"
+    tp_sync "$1" "mig$1" 5 >/dev/null 2>&1
+    mg_hmp_text "$2" | sed -n 's/.*Migration status: *\([a-z-]*\).*/\1/p' |
+        grep -v '^$' | tail -n 1
+}
+
+mg_wait_mig() {
+    _n=$(($3 * 10))
+    mg_status=""
+    while [ "$_n" -gt 0 ]; do
+        mg_status=$(mg_mig_status "$1" "$2")
+        case "$mg_status" in
+        completed|failed|cancelled) return 0 ;;
+        esac
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+    return 1
+}
+
+mg_wait_status() {
+    _n=$(($4 * 10))
+    while [ "$_n" -gt 0 ]; do
+        [ "$(tp_status "$1" "$2")" = "$3" ] && return 0
+        sleep 0.1
+        _n=$((_n - 1))
+    done
+    return 1
+}
+
+mg_up() {
+    _n=$(($3 * 50))
+    while [ "$_n" -gt 0 ]; do
+        grep -q 'QEMU .* monitor' "$tp_dir/$2.hmp" 2>/dev/null && return 0
+        sleep 0.02
+        _n=$((_n - 1))
+    done
+    return 1
+}
+
+mg_offsets() {
+    _i=0 _o=""
+    while [ "$_i" -lt "$2" ]; do
+        _o="$_o $(tp_tsc_offset "$1" "$_i")"
+        _i=$((_i + 1))
+    done
+    echo $_o
+}
+
+mg_same() {
+    [ $# -ge 1 ] || return 1
+    _a=$1
+    for _w; do [ "$_w" = "$_a" ] || return 1; done
+}
+
+# mg_nice_vcpus PID [N]: lower the priority of QEMU PID's vCPU threads
+# ("CPU n/KVM") to nice N (default 10). The tscprobe vCPUs spin without
+# pause and the lab host has 2 CPUs: without this, starting a QEMU or
+# running a migration competes with them for every slice. Guest time is
+# unaffected (KVM's TSC offsets and kvmclock do not depend on it); only
+# the vCPUs' scheduling gaps grow.
+mg_nice_vcpus() {
+    for _t in /proc/"$1"/task/*; do
+        case "$(cat "$_t/comm" 2>/dev/null)" in
+        CPU*) renice -n "${2:-10}" -p "${_t##*/}" >/dev/null 2>&1 ;;
+        esac
+    done
+}
