@@ -1,6 +1,7 @@
 /*
  * stream-edit: read and corrupt the fork's "precise-tsc" section in a
- * QEMU migration stream saved to a file (tests/lab/tests/precise-bad-stream.sh).
+ * QEMU migration stream saved to a file
+ * (tests/lab/tests/precise-bad-stream.sh).
  *
  *   stream-edit show IN               the section's offsets and fields,
  *                                     key=value
@@ -23,6 +24,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +135,46 @@ static const struct field *field_named(const char *f)
     return NULL;
 }
 
+/*
+ * A decimal or 0x-hex number with an optional sign, wrapping modulo 2^64
+ * (a "-N" delta is added as its two's complement). A hosted tool of its
+ * own: QEMU's qemu_strto* are not linked in here.
+ */
+static bool parse_number(const char *s, uint64_t *out)
+{
+    bool neg = false;
+    unsigned base = 10;
+    uint64_t v = 0;
+
+    if (*s == '+' || *s == '-') {
+        neg = *s == '-';
+        s++;
+    }
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s) {
+        return false;
+    }
+    for (; *s; s++) {
+        unsigned d;
+
+        if (*s >= '0' && *s <= '9') {
+            d = *s - '0';
+        } else if (base == 16 && *s >= 'a' && *s <= 'f') {
+            d = *s - 'a' + 10;
+        } else if (base == 16 && *s >= 'A' && *s <= 'F') {
+            d = *s - 'A' + 10;
+        } else {
+            return false;
+        }
+        v = v * base + d;
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
 int main(int argc, char **argv)
 {
     unsigned char *buf;
@@ -179,24 +221,23 @@ int main(int argc, char **argv)
         const char *val = argv[5];
         unsigned char *p = buf + fo + f->off;
         uint64_t v;
-        char *end;
 
-        errno = 0;
-        if (val[0] == '+' || val[0] == '-') {
-            v = get_be(p, f->size) + (uint64_t)strtoll(val, &end, 0);
-        } else {
-            v = strtoull(val, &end, 0);
-        }
-        if (errno || *end || end == val) {
+        if (!parse_number(val, &v)) {
             die("bad value %s", val);
+        }
+        if (val[0] == '+' || val[0] == '-') {
+            v += get_be(p, f->size);
         }
         put_be(p, f->size, v);
         spill(argv[3], buf, len);
         return 0;
     }
     if (!strcmp(argv[1], "cut") && argc == 5) {
-        size_t n = strtoul(argv[4], NULL, 0);
+        uint64_t n;
 
+        if (!parse_number(argv[4], &n)) {
+            die("bad length %s", argv[4]);
+        }
         spill(argv[3], buf, fo + n < len ? fo + n : len);
         return 0;
     }
