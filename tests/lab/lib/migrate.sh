@@ -127,3 +127,14 @@ mg_nice_vcpus() {
         esac
     done
 }
+
+# mg_all_looping FD NAME: dump the table of the QEMU on FD as NAME; true
+# once every one of $SMP vCPUs has run its measuring loop.
+mg_all_looping() {
+    tp_dump "$1" "$2" || return 1
+    _i=0
+    while [ $_i -lt $SMP ]; do
+        [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
+        _i=$((_i + 1))
+    done
+}

@@ -32,17 +32,9 @@ YEAR_NS=31536000000000000
 tp_init /tmp/precise-bad-stream
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-allloop() {
-    tp_dump "$1" "$2" || return 1
-    _i=0
-    while [ $_i -lt $SMP ]; do
-        [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
-        _i=$((_i + 1))
-    done
-}
 boot() {
     tp_start $1 3 $MACHINE $MEM $(mg_trace $1)
-    tp_wait 30 allloop 3 $1.boot || {
+    tp_wait 30 mg_all_looping 3 $1.boot || {
         not_ok "$1: tscprobe boots"
         tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
         exit 1

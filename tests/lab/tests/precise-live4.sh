@@ -47,14 +47,6 @@ PRECISE_TSC_ERR_US=${PRECISE_TSC_ERR_US:-1}
 tp_init /tmp/precise-live4
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-allloop() {
-    tp_dump "$1" "$2" || return 1
-    _i=0
-    while [ $_i -lt $SMP ]; do
-        [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
-        _i=$((_i + 1))
-    done
-}
 stable_flags() {
     _i=0 _f=""
     while [ $_i -lt $SMP ]; do
@@ -77,7 +69,7 @@ live() {
     rm -f "$sock"
     tp_start $s 3 $MACHINE $MEM $(mg_trace $s)
     spid=$tp_pid
-    if ! tp_wait 30 allloop 3 $s.boot; then
+    if ! tp_wait 30 mg_all_looping 3 $s.boot; then
         not_ok "$mode: source: $SMP vCPUs looping"
         tail -n 20 "$tp_dir/$s.hmp" | sed 's/^/# qemu: /'
         return 1

@@ -38,18 +38,10 @@ PP_KVMCLOCK_DRIFT_MS=${PP_KVMCLOCK_DRIFT_MS:-10}
 tp_init /tmp/precise-pingpong
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-allloop() {
-    tp_dump "$1" "$2" || return 1
-    _i=0
-    while [ $_i -lt $SMP ]; do
-        [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
-        _i=$((_i + 1))
-    done
-}
 
 tp_start q0 3 $MACHINE $MEM $(mg_trace q0)
 pid=$tp_pid fd=3 cur=q0
-if ! tp_wait 30 allloop 3 boot; then
+if ! tp_wait 30 mg_all_looping 3 boot; then
     not_ok "tscprobe boots, $SMP vCPUs looping"
     exit 1
 fi

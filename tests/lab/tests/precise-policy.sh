@@ -48,14 +48,6 @@ FREEZE_ERR_MS=${FREEZE_ERR_MS:-5}
 tp_init /tmp/precise-policy
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-allloop() {
-    tp_dump "$1" "$2" || return 1
-    _i=0
-    while [ $_i -lt $SMP ]; do
-        [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
-        _i=$((_i + 1))
-    done
-}
 # wait_ms T0 MS: until MS ms after uptime T0.
 wait_ms() {
     while tp_now; [ $((tp_now_ms - $1)) -lt "$2" ]; do sleep 0.02; done
@@ -63,7 +55,7 @@ wait_ms() {
 # boot NAME FD: tscprobe looping on every vCPU, then 0.5 s on.
 boot() {
     tp_start $1 $2 $MACHINE $MEM $(mg_trace $1)
-    tp_wait 30 allloop $2 $1.boot || {
+    tp_wait 30 mg_all_looping $2 $1.boot || {
         not_ok "$1: tscprobe boots"
         tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
         exit 1
