@@ -64,7 +64,7 @@ tp_wait() {
     shift
     while [ "$_n" -gt 0 ]; do
         "$@" && return 0
-        kill -0 "$tp_pid" 2>/dev/null || return 1
+        tp_alive "$tp_pid" || return 1
         sleep 0.02
         _n=$((_n - 1))
     done
@@ -116,11 +116,45 @@ tp_tsc_offset() {
     done
 }
 
+# tp_alive PID: the process exists and is not a zombie (kill -0 succeeds
+# on an exited child the shell has not waited for yet).
+tp_alive() {
+    [ -r "/proc/$1/stat" ] || return 1
+    read -r _stat < "/proc/$1/stat" 2>/dev/null || return 1
+    _stat=${_stat##*) }
+    [ "${_stat%% *}" != Z ]
+}
+
+# tp_hung PID: where each thread of a process that ignores SIGTERM sits,
+# as TAP comments (thread name, state, kernel wait channel).
+tp_hung() {
+    for _t in /proc/"$1"/task/*; do
+        read -r _comm < "$_t/comm" 2>/dev/null
+        read -r _stat < "$_t/stat" 2>/dev/null
+        _stat=${_stat##*) }
+        read -r _wchan < "$_t/wchan" 2>/dev/null
+        echo "#   thread ${_t##*/} $_comm state ${_stat%% *} wchan ${_wchan:-?}"
+    done
+}
+
+# tp_stop_all: SIGTERM every QEMU started; one that has not exited 10 s
+# later is hung: say so as a failure, show its threads, SIGKILL it, so a
+# stuck QEMU fails its test instead of stalling the whole lab run.
 tp_stop_all() {
     for _p in $tp_pids; do
         kill "$_p" 2>/dev/null
     done
     for _p in $tp_pids; do
+        _n=0
+        while tp_alive "$_p" && [ $_n -lt 100 ]; do
+            sleep 0.1
+            _n=$((_n + 1))
+        done
+        if tp_alive "$_p"; then
+            echo "not ok - QEMU (pid $_p) still running 10 s after SIGTERM"
+            tp_hung "$_p"
+            kill -KILL "$_p" 2>/dev/null
+        fi
         wait "$_p" 2>/dev/null
     done
     tp_pids=""

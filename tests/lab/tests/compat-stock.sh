@@ -86,7 +86,7 @@ wait_mig() {
     while [ "$_n" -gt 0 ]; do
         mig=$(mig_status "$1" "$2")
         case "$mig" in completed*|failed*) return 0 ;; esac
-        kill -0 "$tp_pid" 2>/dev/null || return 1
+        tp_alive "$tp_pid" || return 1
         sleep 0.2
         _n=$((_n - 1))
     done
@@ -140,7 +140,7 @@ source_vm() {
         sleep 0.1
     done
     not_ok "$1: both vCPUs loop within 20 s of the banner"
-    kill -0 "$tp_pid" 2>/dev/null || echo "# $1: QEMU exited"
+    tp_alive "$tp_pid" || echo "# $1: QEMU exited"
     grep -E '^(cpus_up|cpu[0-9]+\.loops)=' "$tp_dir/$1-run.kv" 2>/dev/null |
         sed "s/^/# $1: /"
     show "$1"
@@ -330,7 +330,7 @@ esac
 check "c: stock's error names the section precise-tsc" \
     eval 'echo "$err" | grep -q "Unknown savevm section or instance .precise-tsc."'
 check "c: stock stays up after the failed load, VM not running" \
-    eval 'kill -0 $(pid_of c-dst) && [ "$(tp_status 4 c-dst)" != running ]'
+    eval 'tp_alive $(pid_of c-dst) && [ "$(tp_status 4 c-dst)" != running ]'
 tp_hmp 4 quit
 exec 4>&-
 tp_stop_all
@@ -429,7 +429,7 @@ check "c live: the source VM keeps running" \
 sleep 0.5
 check "c live: the source guest runs on (dump after the failure)" \
     eval 'tp_dump 3 lc-src-after && runs_on lc-src-run lc-src-after'
-check "c live: stock stays up after the failed load" kill -0 "$(pid_of lc-dst)"
+check "c live: stock stays up after the failed load" tp_alive "$(pid_of lc-dst)"
 tp_hmp 3 quit
 tp_hmp 4 quit
 exec 3>&- 4>&-

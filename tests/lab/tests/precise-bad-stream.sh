@@ -84,7 +84,7 @@ bad() {
     st=$mg_status
     vm=$(tp_status 4 $d)
     alive=no
-    kill -0 $tp_pid 2>/dev/null && alive=yes
+    tp_alive $tp_pid && alive=yes
     # QEMU's stderr shares the file with HMP: a message can follow a
     # prompt or a half-echoed command (escape sequences) on its line.
     err=$(mg_hmp_text $d | sed -n 's/.*qemu-system-x86_64: /qemu-system-x86_64: /p
