@@ -3,6 +3,7 @@
 # between two QEMUs on one lab host, over a unix socket, with the fork's
 # precise TSC path (precise-tsc=on) and, for comparison, without it
 # (precise-tsc=off: stock QEMU's path; figures only).
+# LIVE_SMP=N migrates N vCPUs instead (make bench: 1, 4, 16).
 #
 #   source: -smp 4 tscprobe, runs ~1 s with every vCPU looping
 #   dest:   -incoming unix:SOCK (starts running by itself when loaded)
@@ -20,7 +21,7 @@ set -u
 . /lab/tscprobe/lib.sh
 . /lab/tscprobe/migrate.sh
 
-SMP=4
+SMP=${LIVE_SMP:-4}
 mg_machine $SMP
 # The guest needs ~4 MiB; a small RAM keeps the migration short.
 MEM="-m 32"
