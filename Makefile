@@ -14,13 +14,15 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu stock-qemu unit check lab-check lab-soak patches clean distclean help
+.PHONY: all deps overlay qemu stock-qemu unit check lab-check lab-soak patches clean distclean help demo bench
 
 all: qemu unit
 
 help:
 	@echo "make            build the fork's qemu-system-x86_64 and unit tests"
+	@echo "make demo       the seed scenarios, stock QEMU beside the fork"
 	@echo "make check      run every test; ends with 'N passed, N failed'"
+	@echo "make bench      stock vs fork figures into build/bench/results.json"
 	@echo "make lab-check  only the lab: real KVM in an emulated SVM host (TCG)"
 	@echo "make patches    export the fork as a quilt series into dist/"
 	@echo "make clean      remove build/ and dist/ (the source cache stays)"
@@ -45,7 +47,7 @@ $(QBUILD)/build.ninja: config.mak scripts/versions.sh scripts/configure-qemu
 	scripts/configure-qemu $(SRC) $(QBUILD)
 
 qemu: overlay $(QBUILD)/build.ninja
-	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test
+	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test tests/qtest/nap-test
 	scripts/link-firmware $(QBUILD)
 
 # An unpatched build of the same pristine tree, for the compatibility tests.
@@ -67,6 +69,19 @@ lab-check: qemu stock-qemu unit
 # tests/lab/soak for why each is there).
 lab-soak: qemu stock-qemu unit
 	LAB_SUITE=tests/lab/soak tests/lab/check
+
+# The seed scenarios, stock beside the fork, with a table and a plot
+# (scripts/demo); figures with repeat counts into build/bench (scripts/bench).
+$(STAMPS)/demo-deps: scripts/install-deps scripts/versions.sh
+	@mkdir -p $(STAMPS)
+	scripts/install-deps --demo
+	@touch $@
+
+demo: qemu stock-qemu unit $(STAMPS)/demo-deps
+	scripts/demo
+
+bench: qemu stock-qemu unit $(STAMPS)/demo-deps
+	scripts/bench
 
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist

@@ -1,0 +1,25 @@
+#!/bin/sh
+# The nap device's qtest (tests/qtest/nap-test.c) against the fork's
+# qemu-system-x86_64, under the qtest accelerator: registers, guest access
+# validation, host flow and events, time latch, ACPI tables, migration.
+set -u
+qbuild=${QEMU_BUILD:-build/qemu}
+test_bin="$qbuild/tests/qtest/nap-test"
+if [ ! -x "$test_bin" ] || [ ! -x "$qbuild/qemu-system-x86_64" ]; then
+    echo "not ok - $test_bin or the QEMU binary is missing (run make qemu)"
+    exit 1
+fi
+
+export QTEST_QEMU_BINARY="$qbuild/qemu-system-x86_64"
+run="timeout 280 $test_bin --tap -k"
+
+# As in qtest-migration.sh: hide this machine's paravirtual /dev/kvm so
+# nothing the harness starts can pick it.
+if [ -e /dev/kvm ]; then
+    if [ "$(id -u)" != 0 ]; then
+        echo "not ok - /dev/kvm present: need root to hide it (unshare -m)"
+        exit 1
+    fi
+    exec unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec $run"
+fi
+exec $run

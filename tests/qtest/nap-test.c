@@ -1,0 +1,746 @@
+/*
+ * qtest of the paravirtual nap device (docs/nap.md): registers, guest
+ * access validation, the host flow (request, settle, timeout, wake),
+ * the time latch, ACPI table presence and migration with nap enabled.
+ * No guest code runs: "the guest" is this test writing registers and
+ * the ACPI PM1 control register (S3) through qtest.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "libqtest.h"
+#include "libqos/fw_cfg.h"
+#include "qobject/qdict.h"
+#include "qobject/qlist.h"
+#include "qobject/qstring.h"
+#include "standard-headers/linux/qemu-nap-abi.h"
+
+#define NAP_BASE 0xfeffa000ULL
+/* PIIX4: GPE0 status at a fixed port; PM block placed by the "firmware" */
+#define PIIX4_GPE0_STS 0xafe0
+#define PIIX4_PM_BASE 0xb000
+#define PIIX4_PM_DEVFN ((1 << 3) | 3)
+/* ICH9 (q35): the LPC bridge holds the PM block's base */
+#define ICH9_LPC_DEVFN (31 << 3)
+#define ICH9_PM_BASE 0x600
+#define PM1_CNT_S3 ((1 << 10) | (1 << 13))     /* SLP_TYP 1, SLP_EN */
+
+#define MACHINE "-machine pc -nodefaults "
+
+static uint32_t nap_rd(QTestState *qts, uint32_t reg)
+{
+    return qtest_readl(qts, NAP_BASE + reg);
+}
+
+static void nap_wr(QTestState *qts, uint32_t reg, uint32_t val)
+{
+    qtest_writel(qts, NAP_BASE + reg, val);
+}
+
+static uint64_t nap_rd64(QTestState *qts, uint32_t lo)
+{
+    uint64_t low = nap_rd(qts, lo);
+
+    return low | (uint64_t)nap_rd(qts, lo + 4) << 32;
+}
+
+static uint64_t host_ns(clockid_t id)
+{
+    struct timespec ts;
+
+    clock_gettime(id, &ts);
+    return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static QDict *query_nap(QTestState *qts)
+{
+    return qtest_qmp_assert_success_ref(qts,
+                                        "{'execute': 'x-query-nap'}");
+}
+
+static char *query_nap_str(QTestState *qts, const char *key)
+{
+    QDict *info = query_nap(qts);
+    char *val = g_strdup(qdict_get_str(info, key));
+
+    qobject_unref(info);
+    return val;
+}
+
+static int64_t query_nap_int(QTestState *qts, const char *key)
+{
+    QDict *info = query_nap(qts);
+    int64_t val = qdict_get_int(info, key);
+
+    qobject_unref(info);
+    return val;
+}
+
+static char *runstate(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(qts,
+                                              "{'execute': 'query-status'}");
+    char *st = g_strdup(qdict_get_str(rsp, "status"));
+
+    qobject_unref(rsp);
+    return st;
+}
+
+static void assert_runstate(QTestState *qts, const char *want)
+{
+    g_autofree char *st = runstate(qts);
+
+    g_assert_cmpstr(st, ==, want);
+}
+
+/* The event's data, for a caller that owns the returned event. */
+static QDict *wait_event(QTestState *qts, const char *name, QDict **ev)
+{
+    *ev = qtest_qmp_eventwait_ref(qts, name);
+    return qdict_get_qdict(*ev, "data");
+}
+
+static void wait_event_reason(QTestState *qts, const char *name,
+                              const char *key, const char *want)
+{
+    QDict *ev;
+    QDict *data = wait_event(qts, name, &ev);
+
+    g_assert_cmpstr(qdict_get_str(data, key), ==, want);
+    qobject_unref(ev);
+}
+
+static void pci_cfg_writel(QTestState *qts, int devfn, int reg, uint32_t v)
+{
+    qtest_outl(qts, 0xcf8, 0x80000000u | devfn << 8 | reg);
+    qtest_outl(qts, 0xcfc, v);
+}
+
+/* What firmware does on PIIX4: place and enable the ACPI PM block. */
+static void piix4_pm_enable(QTestState *qts)
+{
+    pci_cfg_writel(qts, PIIX4_PM_DEVFN, 0x40, PIIX4_PM_BASE | 1);
+    pci_cfg_writel(qts, PIIX4_PM_DEVFN, 0x80, 1);
+}
+
+/* What a guest does to enter S3. */
+static void guest_enter_s3(QTestState *qts)
+{
+    qtest_outw(qts, PIIX4_PM_BASE + 4, PM1_CNT_S3);
+}
+
+static void wait_runstate(QTestState *qts, const char *want)
+{
+    for (int i = 0; i < 500; i++) {
+        g_autofree char *st = runstate(qts);
+
+        if (!strcmp(st, want)) {
+            return;
+        }
+        g_usleep(10 * 1000);
+    }
+    assert_runstate(qts, want);
+}
+
+static void test_identification(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap,id=nap0");
+    g_autofree char *state = NULL;
+
+    g_assert_cmphex(nap_rd(qts, NAP_REG_MAGIC), ==, NAP_MAGIC);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_VERSION), ==, NAP_VERSION);
+    g_assert_cmphex(nap_rd(qts, NAP_REG_FEATURES), ==, NAP_FEATURE_HOST_TIME);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST_SEQ), ==, 0);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_ABSENT);
+    g_assert_cmpuint(nap_rd64(qts, NAP_REG_WAKE_TAI_NS_LO), ==, 0);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_BAD_ACCESSES), ==, 0);
+
+    state = query_nap_str(qts, "state");
+    g_assert_cmpstr(state, ==, "idle");
+    g_assert_cmpint(query_nap_int(qts, "timeout-ms"), ==, 10000);
+
+    /* A second device is refused; a bad timeout is refused. */
+    qtest_qmp_assert_failure_ref(qts, "{'execute': 'device_add', "
+                                 "'arguments': {'driver': 'nap'}}");
+    qtest_qmp_assert_failure_ref(qts, "{'execute': 'qom-set', 'arguments':"
+                                 " {'path': '/machine/peripheral/nap0',"
+                                 " 'property': 'timeout-ms', 'value': 0}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/nap0',"
+                             " 'property': 'timeout-ms', 'value': 1234}}");
+    g_assert_cmpint(query_nap_int(qts, "timeout-ms"), ==, 1234);
+    qtest_quit(qts);
+}
+
+static void test_bad_accesses(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    uint32_t bad = 0;
+
+    /* Wrong widths, misaligned, past the last register: read as 0. */
+    g_assert_cmpuint(qtest_readb(qts, NAP_BASE + NAP_REG_MAGIC), ==, 0);
+    bad++;
+    g_assert_cmpuint(qtest_readw(qts, NAP_BASE + NAP_REG_MAGIC), ==, 0);
+    bad++;
+    g_assert_cmpuint(qtest_readq(qts, NAP_BASE + NAP_REG_MAGIC), ==, 0);
+    bad++;
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_MAGIC + 2), ==, 0);
+    bad++;
+    g_assert_cmpuint(nap_rd(qts, 0x100), ==, 0);
+    bad++;
+    g_assert_cmpuint(nap_rd(qts, NAP_REGION_SIZE - 4), ==, 0);
+    bad++;
+
+    /* Writes a register does not take. */
+    nap_wr(qts, NAP_REG_MAGIC, 0);
+    nap_wr(qts, NAP_REG_REQUEST, NAP_REQUEST_NAP);
+    nap_wr(qts, NAP_REG_REQUEST_SEQ, 7);
+    nap_wr(qts, NAP_REG_ACK, 0);                 /* no request yet */
+    nap_wr(qts, NAP_REG_ACK, 1);
+    nap_wr(qts, NAP_REG_GUEST_STATE, 5);
+    nap_wr(qts, NAP_REG_GUEST_STATE, 0xffffffff);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_REFUSED); /* no errno */
+    nap_wr(qts, NAP_REG_GUEST_ERROR, 4096);
+    nap_wr(qts, NAP_REG_TIME_LATCH, 2);
+    nap_wr(qts, NAP_REG_WAKE_TAI_NS_LO, 1);
+    nap_wr(qts, NAP_REG_BAD_ACCESSES, 0);
+    qtest_writeb(qts, NAP_BASE + NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_writeq(qts, NAP_BASE + NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    bad += 14;
+
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_BAD_ACCESSES), ==, bad);
+    g_assert_cmpint(query_nap_int(qts, "bad-accesses"), ==, bad);
+    /* Nothing they tried took effect; the device and VM are fine. */
+    g_assert_cmphex(nap_rd(qts, NAP_REG_MAGIC), ==, NAP_MAGIC);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST_SEQ), ==, 0);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_ABSENT);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_ERROR), ==, 0);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_TIME_SEQ), ==, 0);
+    assert_runstate(qts, "running");
+
+    /* Valid writes still work. */
+    nap_wr(qts, NAP_REG_GUEST_ERROR, 4095);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_REFUSED);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_REFUSED);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_BAD_ACCESSES), ==, bad);
+    qtest_quit(qts);
+}
+
+static void test_request_gpe(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    QDict *ev, *data;
+
+    g_assert_cmpuint(qtest_inb(qts, PIIX4_GPE0_STS) & 0x80, ==, 0);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
+                             " 'arguments': {'timeout-ms': 60000}}");
+    data = wait_event(qts, "NAP_REQUESTED", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    /* No driver reported ready: the sleep button is pressed instead. */
+    g_assert_cmpstr(qdict_get_str(data, "mode"), ==, "sleep-button");
+    g_assert_cmpstr(qdict_get_str(data, "trigger"), ==, "qmp");
+    g_assert_cmpint(qdict_get_int(data, "timeout-ms"), ==, 60000);
+    qobject_unref(ev);
+
+    g_assert_cmpuint(qtest_inb(qts, PIIX4_GPE0_STS) & 0x80, ==, 0x80);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==,
+                     NAP_REQUEST_SLEEP_BUTTON);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST_SEQ), ==, 1);
+    {
+        g_autofree char *st = query_nap_str(qts, "state");
+        g_assert_cmpstr(st, ==, "requested");
+    }
+    /* One request at a time. */
+    qtest_qmp_assert_failure_ref(qts, "{'execute': 'x-nap-request'}");
+
+    /* x-nap-wake withdraws it. */
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-wake'}");
+    wait_event_reason(qts, "NAP_TIMEOUT", "reason", "cancelled");
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    /* Nothing left to wake. */
+    qtest_qmp_assert_failure_ref(qts, "{'execute': 'x-nap-wake'}");
+
+    /* Explicit mode: the driver path, sequence grows. */
+    qtest_outb(qts, PIIX4_GPE0_STS, 0x80);      /* guest clears status */
+    g_assert_cmpuint(qtest_inb(qts, PIIX4_GPE0_STS) & 0x80, ==, 0);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
+                             " 'arguments': {'mode': 'nap'}}");
+    wait_event_reason(qts, "NAP_REQUESTED", "mode", "nap");
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NAP);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST_SEQ), ==, 2);
+    g_assert_cmpuint(qtest_inb(qts, PIIX4_GPE0_STS) & 0x80, ==, 0x80);
+    qtest_quit(qts);
+}
+
+static void test_ack_and_refusal(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    QDict *ev, *data;
+
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
+                             " 'arguments': {'timeout-ms': 60000}}");
+    wait_event_reason(qts, "NAP_REQUESTED", "mode", "nap");
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NAP);
+
+    nap_wr(qts, NAP_REG_ACK, 2);                /* not the current seq */
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_ACK), ==, 0);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_BAD_ACCESSES), ==, 1);
+    nap_wr(qts, NAP_REG_ACK, 1);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_ACK), ==, 1);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_SUSPENDING);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==,
+                     NAP_GUEST_SUSPENDING);
+
+    /* The driver refuses: the host stops waiting at once. */
+    nap_wr(qts, NAP_REG_GUEST_ERROR, 16);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_REFUSED);
+    data = wait_event(qts, "NAP_TIMEOUT", &ev);
+    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "refused");
+    g_assert_cmpstr(qdict_get_str(data, "guest-state"), ==, "refused");
+    g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), <, 60000);
+    qobject_unref(ev);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    g_assert_cmpint(query_nap_int(qts, "guest-error"), ==, 16);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_BAD_ACCESSES), ==, 1);
+    qtest_quit(qts);
+}
+
+static void test_timeout(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    QDict *ev, *data;
+    g_autofree char *st = NULL;
+
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
+                             " 'arguments': {'timeout-ms': 300}}");
+    data = wait_event(qts, "NAP_TIMEOUT", &ev);
+    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "timeout");
+    g_assert_cmpstr(qdict_get_str(data, "guest-state"), ==, "absent");
+    g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), >=, 300);
+    g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), <, 10000);
+    qobject_unref(ev);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    st = query_nap_str(qts, "state");
+    g_assert_cmpstr(st, ==, "idle");
+    assert_runstate(qts, "running");
+    qtest_quit(qts);
+}
+
+static void test_settle_and_wake(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    QDict *ev, *data;
+    uint64_t before, wake_tai;
+
+    piix4_pm_enable(qts);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request'}");
+    wait_event_reason(qts, "NAP_REQUESTED", "mode", "nap");
+    nap_wr(qts, NAP_REG_ACK, 1);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_SUSPENDING);
+    guest_enter_s3(qts);
+    data = wait_event(qts, "NAP_SETTLED", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    qobject_unref(ev);
+    wait_runstate(qts, "suspended");
+    {
+        g_autofree char *st = query_nap_str(qts, "state");
+        g_assert_cmpstr(st, ==, "napping");
+    }
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+
+    before = host_ns(CLOCK_TAI);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-wake'}");
+    data = wait_event(qts, "NAP_WAKE", &ev);
+    wake_tai = qdict_get_int(data, "wake-tai-ns");
+    qobject_unref(ev);
+    wait_runstate(qts, "running");
+
+    /* The latch holds host TAI of the wake, also in the registers. */
+    g_assert_cmpuint(wake_tai, >=, before);
+    g_assert_cmpuint(wake_tai, <, host_ns(CLOCK_TAI));
+    g_assert_cmpuint(nap_rd64(qts, NAP_REG_WAKE_TAI_NS_LO), ==, wake_tai);
+    /* The S3 resume reset kept what the driver wrote. */
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==,
+                     NAP_GUEST_SUSPENDING);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_ACK), ==, 1);
+
+    /* A plain system reset does not. */
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(qts, "RESET");
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_ABSENT);
+    qtest_quit(qts);
+}
+
+/*
+ * q35: the S3 resume reset unmaps the ACPI PM block (ICH9 PMBASE), and
+ * SeaBIOS does not map it again; the device restores it, so a second
+ * nap reaches the guest (GPE) and the guest can enter S3 again.
+ */
+static void test_q35_second_nap(void)
+{
+    QTestState *qts = qtest_init("-machine q35 -nodefaults -device nap");
+
+    pci_cfg_writel(qts, ICH9_LPC_DEVFN, 0x40, ICH9_PM_BASE | 1);
+    pci_cfg_writel(qts, ICH9_LPC_DEVFN, 0x44, 0x80);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    for (int seq = 1; seq <= 2; seq++) {
+        QDict *ev, *data;
+
+        qtest_outb(qts, ICH9_PM_BASE + 0x20, 0xff);     /* clear status */
+        qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
+                                 " 'arguments': {'timeout-ms': 60000}}");
+        data = wait_event(qts, "NAP_REQUESTED", &ev);
+        g_assert_cmpint(qdict_get_int(data, "seq"), ==, seq);
+        qobject_unref(ev);
+        /* Exactly bit 7: an unmapped block would read 0xff. */
+        g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0x80);
+        qtest_outw(qts, ICH9_PM_BASE + 4, PM1_CNT_S3);
+        qtest_qmp_eventwait(qts, "NAP_SETTLED");
+        wait_runstate(qts, "suspended");
+        qtest_qmp_assert_success(qts, "{'execute': 'x-nap-wake'}");
+        qtest_qmp_eventwait(qts, "NAP_WAKE");
+        wait_runstate(qts, "running");
+    }
+    qtest_quit(qts);
+}
+
+static void test_time_latch(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap");
+    uint64_t tai_before, tai_after, utc_before, utc_after, tai, utc;
+
+    tai_before = host_ns(CLOCK_TAI);
+    utc_before = host_ns(CLOCK_REALTIME);
+    nap_wr(qts, NAP_REG_TIME_LATCH, NAP_TIME_LATCH_NOW);
+    tai_after = host_ns(CLOCK_TAI);
+    utc_after = host_ns(CLOCK_REALTIME);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_TIME_SEQ), ==, 1);
+    tai = nap_rd64(qts, NAP_REG_TAI_NS_LO);
+    utc = nap_rd64(qts, NAP_REG_UTC_NS_LO);
+    g_test_message("latch: TAI %" PRIu64 " UTC %" PRIu64 " TAI-UTC %"
+                   PRId64 " ns; round trip %" PRIu64 " ns", tai, utc,
+                   (int64_t)(tai - utc), tai_after - tai_before);
+    g_assert_cmpuint(tai, >=, tai_before);
+    g_assert_cmpuint(tai, <=, tai_after);
+    g_assert_cmpuint(utc, >=, utc_before);
+    g_assert_cmpuint(utc, <=, utc_after);
+    nap_wr(qts, NAP_REG_TIME_LATCH, NAP_TIME_LATCH_NOW);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_TIME_SEQ), ==, 2);
+    g_assert_cmpuint(nap_rd64(qts, NAP_REG_TAI_NS_LO), >, tai);
+    qtest_quit(qts);
+}
+
+static bool acpi_tables_contain(QTestState *qts, const char *needle)
+{
+    QFWCFG *fw_cfg = pc_fw_cfg_init(qts);
+    size_t len = qfw_cfg_get_file(fw_cfg, "etc/acpi/tables", NULL, 0);
+    g_autofree char *buf = g_malloc0(len);
+    bool found;
+
+    g_assert_cmpuint(len, >, 0);
+    qfw_cfg_get_file(fw_cfg, "etc/acpi/tables", buf, len);
+    found = memmem(buf, len, needle, strlen(needle)) != NULL;
+    pc_fw_cfg_uninit(fw_cfg);
+    return found;
+}
+
+static void test_acpi_tables(void)
+{
+    static const char *const machines[] = { "pc", "q35" };
+
+    for (int i = 0; i < ARRAY_SIZE(machines); i++) {
+        QTestState *with = qtest_initf("-machine %s -nodefaults -device nap",
+                                       machines[i]);
+        QTestState *without = qtest_initf("-machine %s -nodefaults",
+                                          machines[i]);
+
+        g_assert_true(acpi_tables_contain(with, "QEMUNAP"));
+        g_assert_true(acpi_tables_contain(with, NAP_ACPI_HID));
+        g_assert_true(acpi_tables_contain(with, "PNP0C0E"));
+        g_assert_true(acpi_tables_contain(with, "_E07"));
+        g_assert_false(acpi_tables_contain(without, "QEMUNAP"));
+        g_assert_false(acpi_tables_contain(without, NAP_ACPI_HID));
+        g_assert_false(acpi_tables_contain(without, "_E07"));
+        qtest_qmp_assert_failure_ref(without,
+                                     "{'execute': 'x-query-nap'}");
+        qtest_quit(with);
+        qtest_quit(without);
+    }
+}
+
+static void migrate_start(QTestState *src, QTestState *dst, const char *uri)
+{
+    qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming',"
+                             " 'arguments': {'uri': %s}}", uri);
+    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
+                             " 'arguments': {'uri': %s}}", uri);
+}
+
+static char *migration_status(QTestState *qts)
+{
+    QDict *rsp = qtest_qmp_assert_success_ref(qts,
+                                              "{'execute': 'query-migrate'}");
+    char *st = g_strdup(qdict_haskey(rsp, "status") ?
+                        qdict_get_str(rsp, "status") : "none");
+
+    qobject_unref(rsp);
+    return st;
+}
+
+static void wait_migration(QTestState *qts, const char *want)
+{
+    for (int i = 0; i < 6000; i++) {
+        g_autofree char *st = migration_status(qts);
+
+        if (!strcmp(st, want)) {
+            return;
+        }
+        g_assert_cmpstr(st, !=, "failed");
+        g_usleep(20 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+static void nap_on_migrate(QTestState *qts, int timeout_ms)
+{
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/nap0',"
+                             " 'property': 'nap-on-migrate', 'value': true}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/nap0',"
+                             " 'property': 'timeout-ms', 'value': %d}}",
+                             timeout_ms);
+}
+
+static void remove_tmp(const char *tmp)
+{
+    g_autofree char *state = g_strdup_printf("%s/state", tmp);
+    g_autofree char *sock = g_strdup_printf("%s/sock", tmp);
+
+    unlink(state);
+    unlink(sock);
+    rmdir(tmp);
+}
+
+/* No driver: the migration waits out the timeout, then completes. */
+static void test_migrate_timeout(gconstpointer uri_fmt)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf(uri_fmt, tmp);
+    bool to_file = g_str_has_prefix(uri, "file:");
+    QTestState *src = qtest_init(MACHINE "-device nap,id=nap0");
+    QTestState *dst = qtest_init(MACHINE "-device nap,id=nap0"
+                                 " -incoming defer");
+    QDict *ev, *data;
+    int64_t t0 = g_get_monotonic_time();
+
+    nap_on_migrate(src, 400);
+    if (to_file) {
+        qtest_qmp_assert_success(src, "{'execute': 'migrate',"
+                                 " 'arguments': {'uri': %s}}", uri);
+    } else {
+        migrate_start(src, dst, uri);
+    }
+    wait_event_reason(src, "NAP_REQUESTED", "trigger", "migration");
+    data = wait_event(src, "NAP_TIMEOUT", &ev);
+    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "timeout");
+    g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), >=, 400);
+    qobject_unref(ev);
+    wait_migration(src, "completed");
+    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 400 * 1000);
+    if (to_file) {
+        qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming',"
+                                 " 'arguments': {'uri': %s}}", uri);
+    }
+    qtest_qmp_eventwait(dst, "RESUME");
+    wait_runstate(dst, "running");
+    /* The device's state came along. */
+    g_assert_cmpuint(nap_rd(dst, NAP_REG_REQUEST_SEQ), ==, 1);
+    g_assert_cmpuint(nap_rd(dst, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
+    qtest_quit(src);
+    qtest_quit(dst);
+    remove_tmp(tmp);
+}
+
+/* The guest naps; the destination wakes it when it starts. */
+static void test_migrate_settle_wake(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/sock", tmp);
+    QTestState *src = qtest_init(MACHINE "-device nap,id=nap0");
+    QTestState *dst = qtest_init(MACHINE "-device nap,id=nap0"
+                                 " -incoming defer");
+    QDict *ev, *data;
+
+    piix4_pm_enable(src);
+    nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    nap_on_migrate(src, 30000);
+    migrate_start(src, dst, uri);
+    wait_event_reason(src, "NAP_REQUESTED", "mode", "nap");
+    nap_wr(src, NAP_REG_ACK, 1);
+    guest_enter_s3(src);
+    qtest_qmp_eventwait(src, "NAP_SETTLED");
+    wait_migration(src, "completed");
+
+    data = wait_event(dst, "NAP_WAKE", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    g_assert_cmpuint(qdict_get_int(data, "wake-tai-ns"), ==,
+                     nap_rd64(dst, NAP_REG_WAKE_TAI_NS_LO));
+    qobject_unref(ev);
+    wait_runstate(dst, "running");
+    g_assert_cmpuint(nap_rd(dst, NAP_REG_GUEST_STATE), ==, NAP_GUEST_READY);
+    qtest_quit(src);
+    qtest_quit(dst);
+    remove_tmp(tmp);
+}
+
+/* Cancelled after the guest napped: the source wakes it. */
+static void test_migrate_cancel_wakes(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/sock", tmp);
+    QTestState *src = qtest_init(MACHINE "-m 256 -device nap,id=nap0");
+    QTestState *dst = qtest_init(MACHINE "-m 256 -device nap,id=nap0"
+                                 " -incoming defer");
+
+    piix4_pm_enable(src);
+    nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    nap_on_migrate(src, 30000);
+    /* Slow enough to still be running when cancelled. */
+    qtest_qmp_assert_success(src, "{'execute': 'migrate-set-parameters',"
+                             " 'arguments': {'max-bandwidth': 100000}}");
+    migrate_start(src, dst, uri);
+    qtest_qmp_eventwait(src, "NAP_REQUESTED");
+    guest_enter_s3(src);
+    qtest_qmp_eventwait(src, "NAP_SETTLED");
+    wait_migration(src, "active");
+    assert_runstate(src, "suspended");
+    qtest_qmp_assert_success(src, "{'execute': 'migrate_cancel'}");
+    qtest_qmp_eventwait(src, "NAP_WAKE");
+    wait_runstate(src, "running");
+    qtest_quit(src);
+    /* The destination gives up on the cut stream. */
+    qtest_set_expected_status(dst, 1);
+    qtest_quit(dst);
+    remove_tmp(tmp);
+}
+
+/* Waits for job @id to conclude without error, then dismisses it. */
+static void wait_job(QTestState *qts, const char *id)
+{
+    for (int i = 0; i < 3000; i++) {
+        QDict *rsp = qtest_qmp(qts, "{'execute': 'query-jobs'}");
+        QList *jobs = qdict_get_qlist(rsp, "return");
+        bool done = false;
+
+        for (const QListEntry *e = qlist_first(jobs); e;
+             e = qlist_next(e)) {
+            QDict *job = qobject_to(QDict, qlist_entry_obj(e));
+
+            if (strcmp(qdict_get_str(job, "id"), id)) {
+                continue;
+            }
+            if (!strcmp(qdict_get_str(job, "status"), "concluded")) {
+                g_assert_cmpstr(qdict_get_try_str(job, "error"), ==, NULL);
+                done = true;
+            }
+        }
+        qobject_unref(rsp);
+        if (done) {
+            qtest_qmp_assert_success(qts, "{'execute': 'job-dismiss',"
+                                     " 'arguments': {'id': %s}}", id);
+            return;
+        }
+        g_usleep(20 * 1000);
+    }
+    g_assert_not_reached();
+}
+
+/* A small qcow2 image as node "d0", made through QMP (no qemu-img). */
+static void add_qcow2_disk(QTestState *qts, const char *path)
+{
+    g_assert_true(g_file_set_contents(path, "", 0, NULL));
+    qtest_qmp_assert_success(qts, "{'execute': 'blockdev-add', 'arguments':"
+                             " {'driver': 'file', 'node-name': 'f0',"
+                             " 'filename': %s}}", path);
+    qtest_qmp_assert_success(qts, "{'execute': 'blockdev-create',"
+                             " 'arguments': {'job-id': 'mk', 'options':"
+                             " {'driver': 'qcow2', 'file': 'f0',"
+                             " 'size': 16777216}}}");
+    wait_job(qts, "mk");
+    qtest_qmp_assert_success(qts, "{'execute': 'blockdev-add', 'arguments':"
+                             " {'driver': 'qcow2', 'node-name': 'd0',"
+                             " 'file': 'f0'}}");
+}
+
+/*
+ * snapshot-save with nap-on-snapshot: the job waits for the nap, saves
+ * the napping guest, and the source wakes it when the job restarts the
+ * VM; snapshot-load of that state wakes the guest again.
+ */
+static void test_snapshot_settle_wake(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *disk = g_strdup_printf("%s/disk.qcow2", tmp);
+    QTestState *qts = qtest_init(MACHINE "-device nap,id=nap0,"
+                                 "nap-on-snapshot=on,timeout-ms=30000");
+    QDict *ev, *data;
+
+    add_qcow2_disk(qts, disk);
+    piix4_pm_enable(qts);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-save', 'arguments':"
+                             " {'job-id': 'save', 'tag': 'nap',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_event_reason(qts, "NAP_REQUESTED", "trigger", "snapshot");
+    /* The job waits in its coroutine: QMP still answers. */
+    assert_runstate(qts, "running");
+    guest_enter_s3(qts);
+    qtest_qmp_eventwait(qts, "NAP_SETTLED");
+    wait_job(qts, "save");
+    data = wait_event(qts, "NAP_WAKE", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    qobject_unref(ev);
+    wait_runstate(qts, "running");
+
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-load', 'arguments':"
+                             " {'job-id': 'load', 'tag': 'nap',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_job(qts, "load");
+    data = wait_event(qts, "NAP_WAKE", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    qobject_unref(ev);
+    wait_runstate(qts, "running");
+    qtest_quit(qts);
+    unlink(disk);
+    rmdir(tmp);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/nap/identification", test_identification);
+    qtest_add_func("/nap/bad-accesses", test_bad_accesses);
+    qtest_add_func("/nap/request-gpe", test_request_gpe);
+    qtest_add_func("/nap/ack-and-refusal", test_ack_and_refusal);
+    qtest_add_func("/nap/timeout", test_timeout);
+    qtest_add_func("/nap/settle-and-wake", test_settle_and_wake);
+    qtest_add_func("/nap/q35-second-nap", test_q35_second_nap);
+    qtest_add_func("/nap/time-latch", test_time_latch);
+    qtest_add_func("/nap/acpi-tables", test_acpi_tables);
+    qtest_add_data_func("/nap/migrate/unix/timeout", "unix:%s/sock",
+                        test_migrate_timeout);
+    qtest_add_data_func("/nap/migrate/file/timeout", "file:%s/state",
+                        test_migrate_timeout);
+    qtest_add_func("/nap/migrate/unix/settle-wake",
+                   test_migrate_settle_wake);
+    qtest_add_func("/nap/migrate/unix/cancel-wakes",
+                   test_migrate_cancel_wakes);
+    qtest_add_func("/nap/snapshot/settle-wake", test_snapshot_settle_wake);
+    return g_test_run();
+}
