@@ -47,7 +47,7 @@ $(QBUILD)/build.ninja: config.mak scripts/versions.sh scripts/configure-qemu
 	scripts/configure-qemu $(SRC) $(QBUILD)
 
 qemu: overlay $(QBUILD)/build.ninja
-	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test tests/qtest/nap-test
+	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test tests/qtest/nap-test tests/qtest/precise-tsc-test
 	scripts/link-firmware $(QBUILD)
 
 # An unpatched build of the same pristine tree, for the compatibility tests.
