@@ -58,11 +58,11 @@ unit: $(STAMPS)/deps
 	@test -f $(UBUILD)/build.ninja || meson setup $(UBUILD) . >/dev/null
 	ninja -C $(UBUILD)
 
-check: qemu stock-qemu unit patches
+check: qemu stock-qemu unit patches kvm-modules
 	tests/check $(if $(SUITES),--only "$(SUITES)")
 
 # The lab runs the fork's QEMU inside real KVM in an emulated host.
-lab-check: qemu stock-qemu unit
+lab-check: qemu stock-qemu unit kvm-modules
 	tests/lab/check
 
 # Long or known-unstable lab tests, kept out of make check (see
@@ -82,6 +82,16 @@ demo: qemu stock-qemu unit $(STAMPS)/demo-deps
 
 bench: qemu stock-qemu unit $(STAMPS)/demo-deps
 	scripts/bench
+
+# The fork's KVM modules for the lab's Debian 6.12 kernel, into
+# build/kernel/modules/ (kernel/kvm/build; docs/kernel.md), and its patch
+# series in git format-patch form into dist/kernel/.
+.PHONY: kvm-modules kernel-patches
+kvm-modules: $(STAMPS)/deps
+	kernel/kvm/build
+
+kernel-patches:
+	kernel/kvm/export-patches
 
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist

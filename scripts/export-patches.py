@@ -32,8 +32,9 @@ def last_change_date(repo):
     return r.stdout.strip() or "unreleased"
 
 
-def new_file_diff(repo, rel):
-    with open(os.path.join(repo, rel), "rb") as f:
+def new_file_diff(repo, rel, src_rel=None):
+    src_rel = src_rel or rel
+    with open(os.path.join(repo, src_rel), "rb") as f:
         data = f.read()
     if not data:
         die("%s is empty; patch(1) cannot create empty files" % rel)
@@ -42,7 +43,7 @@ def new_file_diff(repo, rel):
     no_newline = lines[-1] != ""
     if not no_newline:
         lines.pop()
-    mode = "100755" if os.access(os.path.join(repo, rel), os.X_OK) \
+    mode = "100755" if os.access(os.path.join(repo, src_rel), os.X_OK) \
         else "100644"
     out = ["diff --git a/%s b/%s" % (rel, rel),
            "new file mode %s" % mode,
@@ -75,10 +76,10 @@ def main():
     date = last_change_date(repo)
 
     by_area = {}
-    for rel in fork_files.overlay_files(repo):
+    for rel, src_rel in fork_files.overlay_sources(repo):
         if os.path.lexists(os.path.join(pristine, rel)):
             die("%s replaces an upstream file" % rel)
-        by_area.setdefault(area_of(rel), []).append(rel)
+        by_area.setdefault(area_of(rel), []).append((rel, src_rel))
 
     names = []
     for area in sorted(by_area):
@@ -92,7 +93,8 @@ def main():
                   "Forwarded: not-needed\n"
                   "Last-Update: %s\n"
                   "---\n" % (area, AUTHOR, date))
-        body = "".join(new_file_diff(repo, rel) for rel in by_area[area])
+        body = "".join(new_file_diff(repo, rel, src_rel)
+                       for rel, src_rel in by_area[area])
         with open(os.path.join(out, name), "w") as f:
             f.write(header + body)
         names.append(name)

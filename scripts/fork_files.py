@@ -41,6 +41,23 @@ def overlay_files(repo):
             if any(f.startswith(d + "/") for d in OVERLAY_DIRS)]
 
 
+# Files the fork keeps elsewhere in the repo, laid over QEMU's tree at
+# another path: {path in QEMU's tree: repo path}. The fork's KVM UAPI has
+# one copy, beside the kernel series; QEMU includes it from linux-headers/
+# like its other kernel headers.
+MAPPED_FILES = {
+    "linux-headers/linux/kvm_precise_tsc.h":
+        "kernel/kvm/include/uapi/linux/kvm_precise_tsc.h",
+}
+
+
+def overlay_sources(repo):
+    """(path in QEMU's tree, repo path) of every file laid over QEMU."""
+    mapped = [(dst, src) for dst, src in sorted(MAPPED_FILES.items())
+              if os.path.isfile(os.path.join(repo, src))]
+    return [(f, f) for f in overlay_files(repo)] + mapped
+
+
 def series(repo):
     """Ordered hook patches as (name, absolute path)."""
     base = os.path.join(repo, SERIES_DIR)

@@ -43,11 +43,11 @@ def fresh_copy(pristine, out):
 
 def overlay_content(pristine, repo):
     wanted = {}
-    for rel in fork_files.overlay_files(repo):
+    for rel, src_rel in fork_files.overlay_sources(repo):
         if os.path.lexists(os.path.join(pristine, rel)):
             die("%s would replace an upstream file; change upstream files "
                 "with a hook patch in %s/" % (rel, fork_files.SERIES_DIR))
-        src = os.path.join(repo, rel)
+        src = os.path.join(repo, src_rel)
         wanted[rel] = (read(src), os.stat(src).st_mode & 0o777)
     return wanted
 

@@ -15,3 +15,9 @@ FORK_CACHE=${FORK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-tsc-fork}
 QEMU_CONFIGURE_FLAGS="--target-list=x86_64-softmmu --without-default-features
  --enable-kvm --enable-tcg --disable-docs --disable-download
  --disable-install-blobs --disable-werror"
+
+# Kernel side (kernel/kvm): the linux-source series the KVM patch series is
+# against and the out-of-tree modules are built for. The point release is
+# the one lab host deb612-ours boots (tests/lab/hosts.sh resolves it), so
+# kernel image, headers and source always agree.
+KVM_LINUX_SERIES=6.12

@@ -38,6 +38,10 @@ else
 fi
 
 n_ours=$(git ls-files | grep -c -E '^(accel|target|hw|migration|qapi|include|tests/qtest|docs/system)/')
+# Plus the files laid over from elsewhere in the repo (the KVM UAPI header).
+n_mapped=$(python3 -c 'import sys; sys.path.insert(0, "scripts")
+import fork_files; print(len(fork_files.MAPPED_FILES))')
+n_ours=$((n_ours + n_mapped))
 n_added=$(grep -h -c '^new file mode' "$dist"/qemu-tsc-fork/*.patch |
           awk '{s += $1} END {print s}')
 tap_check "series adds all $n_ours overlay files (found $n_added)" \

@@ -53,6 +53,13 @@ typedef struct PreciseTscReport {
     bool from_stream;
 } PreciseTscReport;
 
+/* How this VM's TSC is saved and restored; precise_tsc_kernel_path(). */
+typedef enum PreciseTscKernelPath {
+    PRECISE_TSC_KPATH_LEGACY,       /* MSR_IA32_TSC, as QEMU 10.0 */
+    PRECISE_TSC_KPATH_OFFSETS,      /* KVM_VCPU_TSC_OFFSET per vCPU */
+    PRECISE_TSC_KPATH_TSC_STATE,    /* KVM_{GET,SET}_TSC_STATE, VM-wide */
+} PreciseTscKernelPath;
+
 typedef struct PreciseTsc {
     /* Policy (accelerator properties). */
     bool enabled;
@@ -73,6 +80,13 @@ extern PreciseTsc precise_tsc;
 int precise_tsc_host_sample(PreciseTscHostSample *hs, Error **errp);
 int64_t precise_tsc_tai_now(void);
 bool precise_tsc_kernel_supported(void);
+PreciseTscKernelPath precise_tsc_kernel_path(void);
+bool precise_tsc_kvm_state_supported(void);
+bool precise_tsc_kvm_state_capture(PreciseTscState *st,
+                                   PreciseTscHostSample *hs, Error **errp);
+bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
+                                   uint64_t limit_ns, PreciseTscReport *r,
+                                   Error **errp);
 void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus);
 uint32_t precise_tsc_nr_vcpus(void);
 void precise_tsc_stream_register(void);

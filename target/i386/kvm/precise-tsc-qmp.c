@@ -113,7 +113,9 @@ PreciseTscInfo *qmp_x_query_precise_tsc(Error **errp)
     khz = guest_tsc_khz();
 
     info = g_new0(PreciseTscInfo, 1);
-    info->path = offsets ? PRECISE_TSC_PATH_OFFSETS : PRECISE_TSC_PATH_LEGACY;
+    info->path = !offsets ? PRECISE_TSC_PATH_LEGACY :
+                 precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE ?
+                 PRECISE_TSC_PATH_TSC_STATE : PRECISE_TSC_PATH_OFFSETS;
     info->tsc_khz = khz > 0 ? khz : 0;
     if (kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &clock) == 0) {
         info->master_clock = !!(clock.flags & KVM_CLOCK_TSC_STABLE);

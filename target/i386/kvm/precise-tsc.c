@@ -108,6 +108,20 @@ bool precise_tsc_kernel_supported(void)
     return precise_tsc.supported;
 }
 
+/*
+ * The one place that decides how the TSC is saved and restored: the
+ * kernel's VM-wide state where the kernel has it, else the per-vCPU
+ * offsets, else the legacy MSR. Capture, restore and the query ask here.
+ */
+PreciseTscKernelPath precise_tsc_kernel_path(void)
+{
+    if (!precise_tsc_kernel_supported()) {
+        return PRECISE_TSC_KPATH_LEGACY;
+    }
+    return precise_tsc_kvm_state_supported() ? PRECISE_TSC_KPATH_TSC_STATE
+                                             : PRECISE_TSC_KPATH_OFFSETS;
+}
+
 /* Whether KVM runs on SVM, whose TSC ratio has 32 fraction bits. */
 static bool host_is_amd(void)
 {
@@ -152,7 +166,7 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
 
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
-        uint64_t offset, adjust = 0, deadline = 0;
+        uint64_t offset, adjust = 0;
 
         if (kvm_vcpu_ioctl(cs, KVM_GET_TSC_KHZ) != khz) {
             error_setg(errp, "precise-tsc: vCPUs run at different TSC "
@@ -165,15 +179,42 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
             return false;
         }
         vcpu_msr(cs, KVM_GET_MSRS, MSR_TSC_ADJUST, &adjust);
-        vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
         st->guest_tsc[i] = tsc_guest_at(host_tsc, &scaling, offset);
         st->tsc_adjust[i] = adjust;
-        st->tsc_deadline[i] = deadline;
         /* The legacy per-CPU field, from the same instant. */
         cpu->env.tsc = st->guest_tsc[i];
         cpu->env.tsc_valid = true;
         i++;
     }
+    return true;
+}
+
+/* KVM arms the deadline against the TSC, so it is restored after it. */
+static void capture_deadlines(PreciseTscState *st)
+{
+    CPUState *cs;
+    uint32_t i = 0;
+
+    CPU_FOREACH(cs) {
+        uint64_t deadline = 0;
+
+        vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
+        st->tsc_deadline[i++] = deadline;
+    }
+}
+
+static bool capture_state(PreciseTscState *st, PreciseTscHostSample *hs,
+                          Error **errp)
+{
+    if (precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE) {
+        if (!precise_tsc_kvm_state_capture(st, hs, errp)) {
+            return false;
+        }
+    } else if (precise_tsc_host_sample(hs, errp) < 0 ||
+               !capture_vcpus(st, hs->host_tsc, errp)) {
+        return false;
+    }
+    capture_deadlines(st);
     return true;
 }
 
@@ -188,8 +229,7 @@ static void precise_tsc_capture(void)
         return;
     }
     precise_tsc_state_resize(st, precise_tsc_nr_vcpus());
-    if (precise_tsc_host_sample(&hs, &err) < 0 ||
-        !capture_vcpus(st, hs.host_tsc, &err)) {
+    if (!capture_state(st, &hs, &err)) {
         warn_report_err(err);
         precise_tsc.pending = false;
         st->flags = 0;
@@ -261,20 +301,14 @@ static void rearm_tsc_deadlines(const PreciseTscState *st)
     }
 }
 
-static bool precise_tsc_restore(void)
+/* The offsets path: one host sample here, every vCPU's offset from it. */
+static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
+                            Error **errp)
 {
-    PreciseTscState *st = &precise_tsc.state;
-    PreciseTscReport *r = &precise_tsc.last;
     PreciseTscHostSample now;
-    Error *err = NULL;
     uint64_t cycles;
 
-    if (!precise_tsc.pending) {
-        return false;
-    }
-    precise_tsc.pending = false;
-    if (precise_tsc_host_sample(&now, &err) < 0) {
-        error_report_err(err);
+    if (precise_tsc_host_sample(&now, errp) < 0) {
         return false;
     }
     r->elapsed_measured_ns = now.tai_ns - st->ref_tai_ns;
@@ -282,12 +316,36 @@ static bool precise_tsc_restore(void)
         r->elapsed_measured_ns,
         precise_tsc.advance_limit_ms * SCALE_MS, &r->outcome);
     r->bracket_ns = MAX(st->bracket_ns, now.bracket_ns);
-    r->from_stream = precise_tsc.loaded;
     cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, st->tsc_khz);
 
     if (set_vcpu_offsets(st, now.host_tsc, cycles) < 0 ||
         set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
-        error_report("precise-tsc: restoring the TSC state failed");
+        error_setg(errp, "precise-tsc: restoring the TSC state failed");
+        return false;
+    }
+    return true;
+}
+
+static bool precise_tsc_restore(void)
+{
+    PreciseTscState *st = &precise_tsc.state;
+    PreciseTscReport *r = &precise_tsc.last;
+    Error *err = NULL;
+    bool ok;
+
+    if (!precise_tsc.pending) {
+        return false;
+    }
+    precise_tsc.pending = false;
+    r->from_stream = precise_tsc.loaded;
+    if (precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE) {
+        ok = precise_tsc_kvm_state_restore(
+            st, precise_tsc.advance_limit_ms * SCALE_MS, r, &err);
+    } else {
+        ok = restore_offsets(st, r, &err);
+    }
+    if (!ok) {
+        error_report_err(err);
         r->valid = false;
         return false;
     }

@@ -1,0 +1,190 @@
+/*
+ * Precise guest TSC save/restore through the kernel's VM-wide TSC state
+ *
+ * With the fork's KVM series (kernel/kvm, docs/kernel.md) the kernel
+ * reads every vCPU's TSC at one host instant (KVM_GET_TSC_STATE) and puts
+ * them back from one host TSC read, advanced by the CLOCK_TAI time since
+ * and bounded by the caller (KVM_SET_TSC_STATE); kvmclock follows with
+ * KVM_SET_CLOCK_TAI for the same instant. The migrated state is the same
+ * as on the offsets path.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+
+#include "qemu/osdep.h"
+#include "qapi/error.h"
+#include "qemu/timer.h"
+#include "system/kvm.h"
+#include "hw/core/cpu.h"
+#include "cpu.h"
+#include "kvm_i386.h"
+#include <linux/kvm.h>
+#include <linux/kvm_precise_tsc.h>
+#include "precise-tsc-int.h"
+
+#define NEEDED_CAPS (KVM_PRECISE_TSC_HAS_CLOCK_TAI | \
+                     KVM_PRECISE_TSC_HAS_TSC_STATE)
+
+bool precise_tsc_kvm_state_supported(void)
+{
+    static int supported = -1;
+
+    if (supported < 0) {
+        int caps = kvm_vm_check_extension(kvm_state, KVM_CAP_PRECISE_TSC);
+
+        supported = caps > 0 && (caps & NEEDED_CAPS) == NEEDED_CAPS;
+    }
+    return supported;
+}
+
+static struct kvm_tsc_state *tsc_state_new(uint32_t nr_vcpus)
+{
+    struct kvm_tsc_state *ks = g_malloc0(sizeof(*ks) +
+                                         nr_vcpus * sizeof(ks->vcpus[0]));
+
+    ks->nr_vcpus = nr_vcpus;
+    return ks;
+}
+
+static const struct kvm_tsc_state_vcpu *
+tsc_state_vcpu(const struct kvm_tsc_state *ks, CPUState *cs)
+{
+    uint32_t id = kvm_arch_vcpu_id(cs);
+
+    for (uint32_t i = 0; i < ks->nr_vcpus; i++) {
+        if (ks->vcpus[i].vcpu_id == id) {
+            return &ks->vcpus[i];
+        }
+    }
+    return NULL;
+}
+
+/*
+ * kvmclock at the TSC state's instant. It runs on while the VM is
+ * stopped, so a later reading is taken back by the TAI time between.
+ */
+static bool kvmclock_at(int64_t ref_tai, uint64_t *clock_ns, Error **errp)
+{
+    struct kvm_clock_tai ct = { 0 };
+    int ret = kvm_vm_ioctl(kvm_state, KVM_GET_CLOCK, &ct);
+
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "precise-tsc: KVM_GET_CLOCK failed");
+        return false;
+    }
+    if (!(ct.flags & KVM_CLOCK_TAI)) {
+        ct.tai = precise_tsc_tai_now();
+    }
+    *clock_ns = ct.clock - (ct.tai - ref_tai);
+    return true;
+}
+
+bool precise_tsc_kvm_state_capture(PreciseTscState *st,
+                                   PreciseTscHostSample *hs, Error **errp)
+{
+    g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
+    CPUState *cs;
+    uint32_t i = 0;
+    int ret = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_STATE, ks);
+
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "precise-tsc: KVM_GET_TSC_STATE failed");
+        return false;
+    }
+    CPU_FOREACH(cs) {
+        X86CPU *cpu = X86_CPU(cs);
+        const struct kvm_tsc_state_vcpu *v = tsc_state_vcpu(ks, cs);
+
+        if (!v) {
+            error_setg(errp, "precise-tsc: KVM_GET_TSC_STATE lacks vCPU %u",
+                       i);
+            return false;
+        }
+        st->guest_tsc[i] = v->tsc;
+        st->tsc_adjust[i] = v->tsc_adjust;
+        /* The legacy per-CPU field, from the same instant. */
+        cpu->env.tsc = v->tsc;
+        cpu->env.tsc_valid = true;
+        i++;
+    }
+    st->tsc_khz = ks->tsc_khz;
+    hs->host_tsc = ks->host_tsc;
+    hs->tai_ns = ks->tai;
+    hs->realtime_ns = 0;
+    hs->bracket_ns = 0;
+    hs->from_kvm = ks->flags & KVM_TSC_STATE_TAI_EXACT;
+    return kvmclock_at(ks->tai, &hs->kvmclock_ns, errp);
+}
+
+static int set_tsc_state(struct kvm_tsc_state *ks)
+{
+    return kvm_vm_ioctl(kvm_state, KVM_SET_TSC_STATE, ks);
+}
+
+/* The policy's bound is the kernel's: past it, freeze (elapsed 0). */
+static int restore_tsc(const PreciseTscState *st, uint64_t limit_ns,
+                       struct kvm_tsc_state *ks, PreciseTscReport *r)
+{
+    CPUState *cs;
+    uint32_t i = 0;
+    int ret;
+
+    ks->flags = KVM_TSC_STATE_MAX_ELAPSED;
+    ks->tsc_khz = st->tsc_khz;
+    ks->tai = st->ref_tai_ns;
+    ks->max_elapsed = limit_ns;
+    CPU_FOREACH(cs) {
+        ks->vcpus[i].vcpu_id = kvm_arch_vcpu_id(cs);
+        ks->vcpus[i].tsc = st->guest_tsc[i];
+        ks->vcpus[i].tsc_adjust = st->tsc_adjust[i];
+        i++;
+    }
+    ret = set_tsc_state(ks);
+    if (ret == -ERANGE) {
+        ks->flags = KVM_TSC_STATE_ELAPSED;
+        ks->elapsed = 0;
+        ks->max_elapsed = 0;
+        ret = set_tsc_state(ks);
+        /* Measured at the instant the frozen state was applied. */
+        r->elapsed_measured_ns = ks->tai - st->ref_tai_ns;
+        r->outcome = TSC_ELAPSED_FROZEN;
+        return ret;
+    }
+    if (ret == 0 && (ks->flags & KVM_TSC_STATE_CLAMPED)) {
+        r->elapsed_measured_ns = ks->tai - st->ref_tai_ns;
+        r->outcome = TSC_ELAPSED_NEGATIVE;
+    } else if (ret == 0) {
+        r->elapsed_measured_ns = ks->elapsed;
+        r->outcome = TSC_ELAPSED_ADVANCED;
+    }
+    return ret;
+}
+
+bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
+                                   uint64_t limit_ns, PreciseTscReport *r,
+                                   Error **errp)
+{
+    g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
+    struct kvm_clock_tai ct = { 0 };
+    int ret = restore_tsc(st, limit_ns, ks, r);
+
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "precise-tsc: KVM_SET_TSC_STATE failed");
+        return false;
+    }
+    r->elapsed_applied_ns = ks->elapsed;
+    r->bracket_ns = st->bracket_ns;
+    /*
+     * kvmclock for the instant the TSCs were set at; the kernel adds the
+     * TAI time from then to this ioctl, so both stay on one line.
+     */
+    ct.clock = st->ref_kvmclock_ns + ks->elapsed;
+    ct.flags = KVM_CLOCK_TAI;
+    ct.tai = ks->tai;
+    ret = kvm_vm_ioctl(kvm_state, KVM_SET_CLOCK_TAI, &ct);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "precise-tsc: KVM_SET_CLOCK_TAI failed");
+        return false;
+    }
+    return true;
+}
