@@ -34,16 +34,15 @@ kvm_resolve() {
     KVM_SRC_PKG=linux-source-$KVM_LINUX_SERIES
 }
 
-# kvm_headers: the headers tree, installing the package once (root).
+# kvm_headers: KVM_HDIR, Debian's headers of that kernel, unpacked into the
+# cache by scripts/kernel-headers (installing the package would also
+# install the kernel image on this machine).
 kvm_headers() {
-    KVM_HDIR=/usr/src/$KVM_HEADERS
-    [ -f "$KVM_HDIR/Makefile" ] && return 0
-    [ "$(id -u)" = 0 ] || kvm_die "$KVM_HEADERS is not installed (needs root)"
-    echo "kernel/kvm: installing $KVM_HEADERS=$KVM_VER" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-        --no-install-recommends "$KVM_HEADERS=$KVM_VER" >&2 ||
-        kvm_die "apt-get install $KVM_HEADERS=$KVM_VER failed"
-    [ -f "$KVM_HDIR/Makefile" ] || kvm_die "no $KVM_HDIR/Makefile"
+    set -- $("$REPO/scripts/kernel-headers" deb612-ours) ||
+        kvm_die "no headers for $KVM_KREL (scripts/kernel-headers)"
+    [ "${1:-}" = "$KVM_KREL" ] ||
+        kvm_die "headers are for ${1:-nothing}, not $KVM_KREL"
+    KVM_HDIR=$2
 }
 
 # kvm_pristine: KVM_PRISTINE, the pristine parts of linux-source at
