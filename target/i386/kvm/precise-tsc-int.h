@@ -51,6 +51,8 @@ typedef struct PreciseTscReport {
     TscElapsedOutcome outcome;
     uint64_t bracket_ns;
     bool from_stream;
+    int64_t capture_ns;         /* host time the capture took, if here */
+    int64_t restore_ns;         /* host time this restore took */
 } PreciseTscReport;
 
 /* How this VM's TSC is saved and restored; precise_tsc_kernel_path(). */
@@ -73,6 +75,7 @@ typedef struct PreciseTsc {
     PreciseTscState state;
     /* What the last restore did. */
     PreciseTscReport last;
+    int64_t capture_ns;         /* host time the last capture took */
 } PreciseTsc;
 
 extern PreciseTsc precise_tsc;

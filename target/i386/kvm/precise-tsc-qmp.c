@@ -31,6 +31,9 @@ static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
     q->advance_limit_ms = precise_tsc.advance_limit_ms;
     q->bracket_ns = r->bracket_ns;
     q->from_stream = r->from_stream;
+    q->restore_ns = r->restore_ns;
+    q->has_capture_ns = !r->from_stream;
+    q->capture_ns = r->capture_ns;
     return q;
 }
 

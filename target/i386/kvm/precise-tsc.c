@@ -224,6 +224,7 @@ static void precise_tsc_capture(void)
     PreciseTscState *st = &precise_tsc.state;
     PreciseTscHostSample hs;
     Error *err = NULL;
+    int64_t start = get_clock();
 
     if (!precise_tsc_kernel_supported()) {
         return;
@@ -243,8 +244,10 @@ static void precise_tsc_capture(void)
     st->ref_host_tsc = hs.host_tsc;
     precise_tsc.pending = true;
     precise_tsc.loaded = false;
+    /* What the precise path adds to a migration's downtime, at stop. */
+    precise_tsc.capture_ns = get_clock() - start;
     trace_precise_tsc_capture(st->nr_vcpus, st->tsc_khz, hs.from_kvm,
-                              hs.bracket_ns);
+                              hs.bracket_ns, precise_tsc.capture_ns);
 }
 
 static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
@@ -331,6 +334,7 @@ static bool precise_tsc_restore(void)
     PreciseTscState *st = &precise_tsc.state;
     PreciseTscReport *r = &precise_tsc.last;
     Error *err = NULL;
+    int64_t start = get_clock();
     bool ok;
 
     if (!precise_tsc.pending) {
@@ -351,13 +355,15 @@ static bool precise_tsc_restore(void)
     }
     rearm_tsc_deadlines(st);
     r->valid = true;
+    r->restore_ns = get_clock() - start;
+    r->capture_ns = precise_tsc.capture_ns;
     if (r->outcome == TSC_ELAPSED_NEGATIVE) {
         warn_report("precise-tsc: host clock is %" PRId64 " ns behind the "
                     "saved reference; guest time not moved back",
                     -r->elapsed_measured_ns);
     }
     trace_precise_tsc_restore(r->elapsed_measured_ns, r->elapsed_applied_ns,
-                              r->outcome, r->from_stream);
+                              r->outcome, r->from_stream, r->restore_ns);
     precise_tsc_emit_restored(r);
     precise_tsc.loaded = false;
     return true;

@@ -148,6 +148,14 @@ live() {
     r=$(sed -n 's/.*precise_tsc_restore elapsed measured \([0-9-]*\) ns applied \([0-9]*\) ns outcome \([0-9]*\).*/\1 \2 \3/p' \
         "$tp_dir/$d.trace" | tail -n 1)
     [ -z "$r" ] || fig $mode.fork_elapsed_measured_applied_outcome "$r"
+    # Host time the fork's capture (source, at the stop) and restore
+    # (destination, at the start) took: what it adds to the downtime.
+    c=$(sed -n 's/.*precise_tsc_capture .* took_ns \([0-9]*\).*/\1/p' \
+        "$tp_dir/$s.trace" | tail -n 1)
+    r=$(sed -n 's/.*precise_tsc_restore .* took_ns \([0-9]*\).*/\1/p' \
+        "$tp_dir/$d.trace" | tail -n 1)
+    [ -z "$c" ] || fig $mode.fork_capture_us "$(calc "$c / 1000")"
+    [ -z "$r" ] || fig $mode.fork_restore_us "$(calc "$r / 1000")"
     i=0 maxover=-1000000 minover=1000000 maxagree=0
     while [ $i -lt $SMP ]; do
         p=cpu$i
