@@ -20,6 +20,14 @@ def run_restore(say, pause=30):
         "with nap and stock at once (about 2 min)")
     env = dict(os.environ, NAP_PAUSE=str(pause))
     start = time.monotonic()
+    built = subprocess.run(["tests/nap/build-guest"], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True,
+                           errors="replace")
+    if built.returncode != 0:
+        say("    not ok: building the nap test guest failed:")
+        for line in built.stdout.splitlines()[-10:]:
+            say(f"    | {line}")
+        return {"checks_failed": 1.0}
     proc = subprocess.run(["/usr/bin/python3", TEST], env=env,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           text=True, errors="replace")
@@ -44,9 +52,9 @@ def run_restore(say, pause=30):
 
 
 def rows(say):
-    """Demo table rows: (label, stock, fork)."""
+    """Demo table rows [(label, stock, fork)] and the failed checks."""
     f = run_restore(say)
-    return [
+    return int(f["checks_failed"]), [
         ("guest CLOCK_REALTIME minus host after (ms)",
          f.get("realtime_error_ms.stock"), f.get("realtime_error_ms.nap")),
         ("  fork: time for the guest to reach S3 (ms)", None,

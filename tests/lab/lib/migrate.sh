@@ -11,7 +11,10 @@
 #                               qboot as -bios if the payload has it
 #   mg_trace NAME               QEMU options: vm_state_notify (and the
 #                               fork's precise_tsc_*) trace events with
-#                               wall-clock timestamps into DIR/NAME.trace
+#                               wall-clock timestamps into DIR/NAME.trace;
+#                               MG_DEBUG=1 adds the CPU state at every
+#                               reset (a guest triple fault) and guest
+#                               errors
 #   mg_t NAME PATTERN           timestamp (s, us resolution, host
 #                               gettimeofday) of the last trace line of
 #                               NAME matching PATTERN; empty if none
@@ -46,7 +49,8 @@ mg_machine() {
 
 mg_trace() {
     echo "-msg timestamp=on -D $tp_dir/$1.trace -trace vm_state_notify" \
-        "-trace precise_tsc_capture -trace precise_tsc_restore"
+        "-trace precise_tsc_capture -trace precise_tsc_restore" \
+        "${MG_DEBUG:+-d cpu_reset,guest_errors}"
 }
 
 mg_t() {

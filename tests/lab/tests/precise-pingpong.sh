@@ -123,6 +123,15 @@ for f in "$tp_dir"/q*.serial; do
     x=$(grep -i -m 3 'exception\|fault\|panic' "$f" | tr '\n' '|')
     [ "$b" = 0 -a -z "$x" ] && continue
     echo "# serial ${f##*/}: banners=$b ${x:+exceptions: $x}"
+    # With MG_DEBUG=1: the vCPUs' state at the guest's last reset (the
+    # one that restarted it, when it restarted).
+    t=${f%.serial}.trace
+    [ "$b" -gt 1 ] && [ -n "${MG_DEBUG:-}" ] && awk '
+        /CPU Reset/ { prev = cur; cur = "" }
+        /CPU Reset|^(RAX|RSI|R8|RIP|CS |SS |GDT|IDT|CR0|EFER|DR6)/ {
+            cur = cur $0 "\n" }
+        END { printf "%s%s", prev, cur }' "$t" |
+        sed "s|^|# ${t##*/}: |"
 done
 grep -h 'reason [0-9]* (\(reset\|guest-reset\|shutdown\|internal-error\|guest-panicked\))' \
     "$tp_dir"/q*.trace 2>/dev/null | sed 's/^/# trace: /' | head -n 5
