@@ -70,6 +70,12 @@ lab-check: qemu stock-qemu unit kvm-modules
 lab-soak: qemu stock-qemu unit
 	LAB_SUITE=tests/lab/soak tests/lab/check
 
+# The nap guest driver (kernel/guest/) for Debian's 6.12 and 6.1 kernels,
+# into build/guest/<kernel release>/qemu_nap.ko (headers from the cache).
+.PHONY: guest-driver
+guest-driver: $(STAMPS)/deps
+	scripts/build-guest-driver
+
 # The seed scenarios, stock beside the fork, with a table and a plot
 # (scripts/demo); figures with repeat counts into build/bench (scripts/bench).
 $(STAMPS)/demo-deps: scripts/install-deps scripts/versions.sh
