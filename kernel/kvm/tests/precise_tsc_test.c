@@ -384,6 +384,13 @@ static void neg_elapsed(struct tsc_state *s)
 	s->h.elapsed = -1;
 }
 
+/* 2^63 - 1 ns at the vCPUs' kHz: more cycles than 64 bits hold. */
+static void huge_elapsed(struct tsc_state *s)
+{
+	s->h.flags |= KVM_TSC_STATE_ELAPSED;
+	s->h.elapsed = INT64_MAX;
+}
+
 static void stray_elapsed(struct tsc_state *s)
 {
 	s->h.elapsed = 1;
@@ -421,6 +428,7 @@ static void test_bad_input(void)
 	bad(&good, "tsc_khz not the vCPUs'", khz);
 	bad(&good, "tsc_khz 0", zero_khz);
 	bad(&good, "negative explicit elapsed", neg_elapsed);
+	bad(&good, "explicit elapsed overflowing the TSC", huge_elapsed);
 	good.h.flags = 0;
 	bad(&good, "elapsed without KVM_TSC_STATE_ELAPSED", stray_elapsed);
 	bad(&good, "max_elapsed without KVM_TSC_STATE_MAX_ELAPSED", stray_max);

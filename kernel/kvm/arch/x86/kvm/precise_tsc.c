@@ -94,6 +94,12 @@ static int kvm_tsc_state_get(struct kvm *kvm, struct kvm_tsc_state *st,
 	return 0;
 }
 
+/* The advance in TSC cycles must fit in 64 bits. */
+static bool kvm_tsc_elapsed_fits(s64 elapsed, u32 tsc_khz)
+{
+	return div_u64(elapsed, NSEC_PER_MSEC) < div_u64(U64_MAX, tsc_khz);
+}
+
 static int kvm_tsc_state_check_header(const struct kvm_tsc_state *st)
 {
 	if (st->flags & ~KVM_TSC_STATE_IN_FLAGS)
@@ -103,7 +109,8 @@ static int kvm_tsc_state_check_header(const struct kvm_tsc_state *st)
 	if (!st->tsc_khz)
 		return -EINVAL;
 	if (st->flags & KVM_TSC_STATE_ELAPSED) {
-		if (st->elapsed < 0)
+		if (st->elapsed < 0 ||
+		    !kvm_tsc_elapsed_fits(st->elapsed, st->tsc_khz))
 			return -EINVAL;
 	} else if (st->elapsed || st->tai <= 0) {
 		return -EINVAL;
@@ -178,6 +185,8 @@ static int kvm_tsc_state_plan(struct kvm *kvm, struct kvm_tsc_state *st,
 	st->elapsed = elapsed;
 	if ((st->flags & KVM_TSC_STATE_MAX_ELAPSED) &&
 	    (u64)elapsed > st->max_elapsed)
+		return -ERANGE;
+	if (!kvm_tsc_elapsed_fits(elapsed, st->tsc_khz))
 		return -ERANGE;
 
 	cycles = mul_u64_u32_div(elapsed, st->tsc_khz, NSEC_PER_MSEC);
