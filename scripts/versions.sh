@@ -15,6 +15,11 @@ FORK_CACHE=${FORK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/qemu-tsc-fork}
 QEMU_CONFIGURE_FLAGS="--target-list=x86_64-softmmu --without-default-features
  --enable-kvm --enable-tcg --disable-docs --disable-download
  --disable-install-blobs --disable-werror"
+# The unpatched build for the compatibility tests runs only under KVM in
+# the lab: without TCG it builds in about two thirds of the time. The
+# migration stream does not depend on the accelerators built in.
+QEMU_STOCK_CONFIGURE_FLAGS=$(echo $QEMU_CONFIGURE_FLAGS |
+    sed 's/--enable-tcg/--disable-tcg/')
 
 # Kernel side (kernel/kvm): the linux-source series the KVM patch series is
 # against and the out-of-tree modules are built for. The point release is
