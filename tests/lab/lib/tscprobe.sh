@@ -137,6 +137,22 @@ tp_hung() {
     done
 }
 
+# tp_reap PID WHAT: wait for a QEMU told to quit, 10 s at most; one still
+# there is hung: a failure with its threads' states, then SIGKILL.
+tp_reap() {
+    _n=0
+    while tp_alive "$1" && [ $_n -lt 100 ]; do
+        sleep 0.1
+        _n=$((_n + 1))
+    done
+    if tp_alive "$1"; then
+        echo "not ok - QEMU (pid $1, $2) still running 10 s after quit"
+        tp_hung "$1"
+        kill -KILL "$1" 2>/dev/null
+    fi
+    wait "$1" 2>/dev/null
+}
+
 # tp_stop_all: SIGTERM every QEMU started; one that has not exited 10 s
 # later is hung: say so as a failure, show its threads, SIGKILL it, so a
 # stuck QEMU fails its test instead of stalling the whole lab run.
