@@ -126,7 +126,9 @@ for f in "$tp_dir"/q*.serial; do
     # With MG_DEBUG=1: the vCPUs' state at the guest's last reset (the
     # one that restarted it, when it restarted).
     t=${f%.serial}.trace
-    [ "$b" -gt 1 ] && [ -n "${MG_DEBUG:-}" ] && awk '
+    # (A banner on any QEMU but the first means the guest restarted.)
+    { [ "$b" -gt 1 ] || [ "${f##*/}" != q0.serial ]; } &&
+        [ -n "${MG_DEBUG:-}" ] && awk '
         /CPU Reset/ { prev = cur; cur = "" }
         /CPU Reset|^(RAX|RSI|R8|RIP|CS |SS |GDT|IDT|CR0|EFER|DR6)/ {
             cur = cur $0 "\n" }
