@@ -21,14 +21,45 @@ case "${LAB_HOST:-}" in
 deb612-ours) export PRECISE_TSC_PATH=tsc-state ;;
 esac
 
+. /lab/tscprobe/lib.sh
+# A case that hangs (seen once in a live migration) is killed after this
+# long, with every QEMU's threads and wait channels, so the other cases
+# still run and the log says where it stuck.
+CASE_TIMEOUT=${QTEST_PRECISE_CASE_TIMEOUT:-100}
+
+# run_case PATH: the case's TAP into $out/$c.tap; its exit status in st.
+run_case() {
+    "$T" --tap -p "$1" > "$out/$c.tap" 2> "$out/$c.err" &
+    _pid=$!
+    _n=0
+    while tp_alive "$_pid" && [ $_n -lt $((CASE_TIMEOUT * 10)) ]; do
+        sleep 0.1
+        _n=$((_n + 1))
+    done
+    if tp_alive "$_pid"; then
+        echo "not ok - $1: still running after $CASE_TIMEOUT s (hung)"
+        for _q in /proc/[0-9]*; do
+            read -r _comm < "$_q/comm" 2>/dev/null || continue
+            case "$_comm" in
+            qemu-system*)
+                echo "# hung: QEMU ${_q#/proc/}: $(tr '\0' ' ' < "$_q/cmdline" | cut -c1-160)"
+                tp_hung "${_q#/proc/}"
+                kill -KILL "${_q#/proc/}" 2>/dev/null ;;
+            esac
+        done
+        kill -KILL "$_pid" 2>/dev/null
+    fi
+    wait "$_pid"
+    st=$?
+}
+
 rc=0
 [ -x "$T" ] || { echo "not ok - qtest-precise: no $T in the payload"; exit 1; }
 out=/tmp/qtest-precise
 mkdir -p "$out"
 for c in $CASES; do
     p=/x86_64/precise-tsc/$c
-    "$T" --tap -p "$p" > "$out/$c.tap" 2> "$out/$c.err"
-    st=$?
+    run_case "$p"
     # gtest TAP -> lab TAP; anything else becomes a comment.
     awk '
         /^ok [0-9]+ /     { sub(/^ok [0-9]+ /, ""); print "ok - " $0; next }
