@@ -10,16 +10,8 @@ if [ ! -x "$test_bin" ] || [ ! -x "$qbuild/qemu-system-x86_64" ]; then
     exit 1
 fi
 
+. "$(dirname "$0")/lib.sh"
 export QTEST_QEMU_BINARY="$qbuild/qemu-system-x86_64"
 run="timeout 280 $test_bin --tap -k"
 
-# As in qtest-migration.sh: hide this machine's paravirtual /dev/kvm so
-# nothing the harness starts can pick it.
-if [ -e /dev/kvm ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "not ok - /dev/kvm present: need root to hide it (unshare -m)"
-        exit 1
-    fi
-    exec unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec $run"
-fi
-exec $run
+exec_without_kvm $run

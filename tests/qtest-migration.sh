@@ -21,20 +21,9 @@ for t in $TESTS; do
     args="$args -p $t"
 done
 
+. "$(dirname "$0")/lib.sh"
 export QTEST_QEMU_BINARY="$qbuild/qemu-system-x86_64"
 export QTEST_QEMU_IMG="$qbuild/qemu-img"
 run="$test_bin --tap -k $args"
 
-# The harness picks -accel kvm whenever /dev/kvm opens. This machine's
-# /dev/kvm (if any) is a paravirtual KVM that cannot run these guests
-# faithfully: hide it so the tests run under TCG everywhere.
-if [ -e /dev/kvm ]; then
-    if [ "$(id -u)" != 0 ]; then
-        echo "not ok - /dev/kvm present: need root to hide it (unshare -m)"
-        exit 1
-    fi
-    # shellcheck disable=SC2086
-    exec unshare -m sh -c "mount --bind /dev/null /dev/kvm && exec $run"
-fi
-# shellcheck disable=SC2086
-exec $run
+exec_without_kvm $run

@@ -137,8 +137,9 @@ tp_hung() {
     done
 }
 
-# tp_reap PID WHAT: wait for a QEMU told to quit, 10 s at most; one still
-# there is hung: a failure with its threads' states, then SIGKILL.
+# tp_reap PID WHAT: wait for a QEMU told to go (quit, SIGTERM), 10 s at
+# most; one still there is hung: a failure with its threads' states, then
+# SIGKILL, so a stuck QEMU fails its test instead of stalling the run.
 tp_reap() {
     _n=0
     while tp_alive "$1" && [ $_n -lt 100 ]; do
@@ -146,32 +147,20 @@ tp_reap() {
         _n=$((_n + 1))
     done
     if tp_alive "$1"; then
-        echo "not ok - QEMU (pid $1, $2) still running 10 s after quit"
+        echo "not ok - QEMU (pid $1) still running 10 s after $2"
         tp_hung "$1"
         kill -KILL "$1" 2>/dev/null
     fi
     wait "$1" 2>/dev/null
 }
 
-# tp_stop_all: SIGTERM every QEMU started; one that has not exited 10 s
-# later is hung: say so as a failure, show its threads, SIGKILL it, so a
-# stuck QEMU fails its test instead of stalling the whole lab run.
+# tp_stop_all: SIGTERM every QEMU started, and reap them.
 tp_stop_all() {
     for _p in $tp_pids; do
         kill "$_p" 2>/dev/null
     done
     for _p in $tp_pids; do
-        _n=0
-        while tp_alive "$_p" && [ $_n -lt 100 ]; do
-            sleep 0.1
-            _n=$((_n + 1))
-        done
-        if tp_alive "$_p"; then
-            echo "not ok - QEMU (pid $_p) still running 10 s after SIGTERM"
-            tp_hung "$_p"
-            kill -KILL "$_p" 2>/dev/null
-        fi
-        wait "$_p" 2>/dev/null
+        tp_reap "$_p" SIGTERM
     done
     tp_pids=""
 }

@@ -102,7 +102,7 @@ while [ $k -le $N ]; do
     tp_now
     st_spawn=$((${st_spawn:-0} + tb - ta)) st_mig=$((${st_mig:-0} + tc - tb))
     st_post=$((${st_post:-0} + tp_now_ms - tc))
-    tp_reap $pid "source of migration $k"
+    tp_reap $pid "quit (source of migration $k)"
     pid=$npid fd=$nfd cur=$new
     k=$((k + 1))
 done
