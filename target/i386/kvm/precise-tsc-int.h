@@ -97,5 +97,8 @@ int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
                             uint64_t *offset);
 TscScaling precise_tsc_vm_scaling(uint32_t guest_khz);
 void precise_tsc_emit_restored(const PreciseTscReport *r);
+/* Xen singleshot timers across the pause (precise-tsc-xen.c). */
+void precise_tsc_park_xen_timers(void);
+void precise_tsc_arm_xen_timers(void);
 
 #endif

@@ -10,6 +10,7 @@
 #include "qemu/error-report.h"
 #include "system/kvm.h"
 #include "system/runstate.h"
+#include "system/system.h"
 #include "hw/core/cpu.h"
 #include "cpu.h"
 #include "kvm_i386.h"
@@ -244,6 +245,7 @@ static void precise_tsc_capture(void)
     st->ref_host_tsc = hs.host_tsc;
     precise_tsc.pending = true;
     precise_tsc.loaded = false;
+    precise_tsc_park_xen_timers();
     /* What the precise path adds to a migration's downtime, at stop. */
     precise_tsc.capture_ns = get_clock() - start;
     trace_precise_tsc_capture(st->nr_vcpus, st->tsc_khz, hs.from_kvm,
@@ -351,9 +353,12 @@ static bool precise_tsc_restore(void)
     if (!ok) {
         error_report_err(err);
         r->valid = false;
+        /* Not lost: armed as QEMU 10.0 would, before kvmclock is set. */
+        precise_tsc_arm_xen_timers();
         return false;
     }
     rearm_tsc_deadlines(st);
+    precise_tsc_arm_xen_timers();
     r->valid = true;
     r->restore_ns = get_clock() - start;
     r->capture_ns = precise_tsc.capture_ns;
@@ -406,11 +411,27 @@ bool precise_tsc_owns_tsc_deadline(void)
     return precise_tsc.pending;
 }
 
+/*
+ * Probe once the vCPUs exist and before any monitor command runs. Probed
+ * on first use instead, the legacy warning went to whichever HMP command
+ * needed it first (stop, info precise-tsc) rather than to stderr, and a
+ * first query while the vCPUs ran waited for vCPU 0 to leave KVM_RUN.
+ */
+static void precise_tsc_machine_done(Notifier *n, void *data)
+{
+    precise_tsc_kernel_supported();
+}
+
+static Notifier precise_tsc_machine_done_notifier = {
+    .notify = precise_tsc_machine_done,
+};
+
 void precise_tsc_init(void)
 {
     if (!precise_tsc.enabled) {
         return;
     }
+    qemu_add_machine_init_done_notifier(&precise_tsc_machine_done_notifier);
     qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
                                           PRECISE_TSC_HANDLER_PRIO);
     precise_tsc_stream_register();

@@ -33,6 +33,12 @@ bool precise_tsc_owns_tsc_msr(int level);
 bool precise_tsc_owns_tsc_deadline(void);
 
 /*
+ * Whether putting the Xen vCPU state must leave the singleshot timers
+ * alone because the restore arms them once kvmclock is restored.
+ */
+bool precise_tsc_owns_xen_timers(void);
+
+/*
  * From the kvmclock device's VM-start handler: restore TSC and kvmclock
  * now if a sample is pending. Returns true if kvmclock was set, so the
  * caller must not set it again from its own stale value.

@@ -13,6 +13,11 @@
 #define KVM_FEATURE_CLOCKSOURCE2    (1u << 3)
 #define KVM_FEATURE_CLOCK_STABLE    (1u << 24)
 
+/* "XenVMMXenVMM" as CPUID returns it in EBX, ECX, EDX. */
+#define XEN_SIG_EBX 0x566e6558u
+#define XEN_SIG_ECX 0x65584d4du
+#define XEN_SIG_EDX 0x4d4d566eu
+
 /* "KVMKVMKVM\0\0\0" as CPUID returns it in EBX, ECX, EDX. */
 #define KVM_SIG_EBX 0x4b4d564bu
 #define KVM_SIG_ECX 0x564b4d56u
@@ -27,6 +32,16 @@ static void detect_kvm(CpuFeatures *f)
     for (uint32_t base = 0x40000000; base < 0x40010000; base += 0x100) {
         CpuidRegs r = cpuid(base, 0);
 
+        if (r.ebx == XEN_SIG_EBX && r.ecx == XEN_SIG_ECX &&
+            r.edx == XEN_SIG_EDX && !f->xen_base) {
+            /*
+             * QEMU's Xen emulation on KVM: it hides KVM's leaves, but KVM
+             * still serves the kvmclock MSR, and Xen system time is that
+             * same clock (one pvclock computation in KVM).
+             */
+            f->xen_base = base;
+            f->kvmclock = true;
+        }
         if (r.ebx == KVM_SIG_EBX && r.ecx == KVM_SIG_ECX &&
             r.edx == KVM_SIG_EDX) {
             CpuidRegs feat = cpuid(base + 1, 0);
@@ -65,5 +80,6 @@ uint32_t cpu_features_bits(const CpuFeatures *f)
            (f->kvmclock ? TSCPROBE_FEAT_KVMCLOCK : 0) |
            (f->tsc_deadline ? TSCPROBE_FEAT_TSC_DEADLINE : 0) |
            (f->invariant_tsc ? TSCPROBE_FEAT_INVARIANT_TSC : 0) |
-           (f->kvmclock_stable ? TSCPROBE_FEAT_KVMCLOCK_STABLE : 0);
+           (f->kvmclock_stable ? TSCPROBE_FEAT_KVMCLOCK_STABLE : 0) |
+           (f->xen_base ? TSCPROBE_FEAT_XEN : 0);
 }

@@ -19,6 +19,7 @@ typedef struct CpuFeatures {
     bool kvmclock_stable;       /* KVM_FEATURE_CLOCKSOURCE_STABLE_BIT */
     uint32_t kvm_base;          /* CPUID leaf holding "KVMKVMKVM" */
     uint32_t kvm_max_leaf;
+    uint32_t xen_base;          /* CPUID leaf holding "XenVMMXenVMM", or 0 */
 } CpuFeatures;
 
 void cpu_features_detect(CpuFeatures *f);

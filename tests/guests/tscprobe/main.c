@@ -19,6 +19,7 @@
 #include "smp.h"
 #include "timer.h"
 #include "tscfreq.h"
+#include "xentimer.h"
 
 #define HVM_START_MAGIC         0x336ec578u
 #define HVM_START_RSDP_OFFSET   32
@@ -49,6 +50,9 @@ static void __attribute__((noreturn)) cpu_run(PerCpu *cpu)
     if (probe_config.kvmclock) {
         kvmclock_enable(&cpu->pvclock);
         rec->kvmclock_state = TSCPROBE_KVMCLOCK_ENABLED;
+        if (cpu->index == 0) {
+            xen_timer_setup(&features, &cpu->pvclock);
+        }
     }
     timer_start(cpu);
     rec->state = TSCPROBE_CPU_RUNNING;

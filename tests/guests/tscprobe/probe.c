@@ -11,6 +11,7 @@
 #include "report.h"
 #include "results.h"
 #include "warp.h"
+#include "xentimer.h"
 
 ProbeConfig probe_config;
 
@@ -129,6 +130,7 @@ void probe_run(PerCpu *cpu)
         prev_ns = ns;
         prev_ns_tsc = ns_tsc;
         if (cpu->index == 0) {
+            xen_timer_poll(&cpu->pvclock, rec->resume_count);
             report_tick(now);
         }
     }

@@ -147,6 +147,40 @@ static void print_text(const TscprobeResults *res)
 #define KV(prefix, name, fmt, value) \
     printf("%s" name "=%" fmt "\n", prefix, value)
 
+static const char *xen_state_name(uint32_t state)
+{
+    switch (state) {
+    case TSCPROBE_XEN_ABSENT:
+        return "absent";
+    case TSCPROBE_XEN_ARMED:
+        return "armed";
+    case TSCPROBE_XEN_FAILED:
+        return "failed";
+    }
+    return "?";
+}
+
+/* The Xen timer block; only its state when QEMU does not emulate Xen. */
+static void print_kv_xen(const TscprobeHeader *h)
+{
+    KV("", "xen_state", "s", xen_state_name(h->xen_state));
+    if (h->xen_state == TSCPROBE_XEN_ABSENT) {
+        return;
+    }
+    KV("", "xen_port", PRIu32, h->xen_port);
+    KV("", "xen_error", PRId32, h->xen_error);
+    KV("", "xen_error_step", PRIu32, h->xen_error_step);
+    KV("", "xen_period_ns", PRIu64, h->xen_period_ns);
+    KV("", "xen_deadline_ns", PRIu64, h->xen_deadline_ns);
+    KV("", "xen_fires", PRIu64, h->xen_fires);
+    KV("", "xen_early_count", PRIu64, h->xen_early_count);
+    KV("", "xen_late_last_ns", PRId64, h->xen_late_last_ns);
+    KV("", "xen_late_min_ns", PRId64, h->xen_late_min_ns);
+    KV("", "xen_late_max_ns", PRId64, h->xen_late_max_ns);
+    KV("", "xen_resume_fires", PRIu64, h->xen_resume_fires);
+    KV("", "xen_resume_late_ns", PRId64, h->xen_resume_late_ns);
+}
+
 static void print_kv_header(const TscprobeHeader *h)
 {
     KV("", "version", PRIu32, h->version);
@@ -160,6 +194,7 @@ static void print_kv_header(const TscprobeHeader *h)
     KV("", "timer_period_tsc", PRIu64, h->timer_period_tsc);
     KV("", "boot_tsc", PRIu64, h->boot_tsc);
     KV("", "bsp_apic_id", PRIu32, h->bsp_apic_id);
+    print_kv_xen(h);
 }
 
 static void print_kv_cpu(const char *p, const TscprobeCpu *c)

@@ -45,6 +45,14 @@ enum {
 #define TSCPROBE_FEAT_TSC_DEADLINE  (1u << 3)   /* CPUID.1:ECX[24] */
 #define TSCPROBE_FEAT_INVARIANT_TSC (1u << 4)   /* CPUID.80000007:EDX[8] */
 #define TSCPROBE_FEAT_KVMCLOCK_STABLE (1u << 5) /* KVM_FEATURE_..._STABLE */
+#define TSCPROBE_FEAT_XEN           (1u << 6)   /* "XenVMMXenVMM" signature */
+
+/* TscprobeHeader.xen_state */
+enum {
+    TSCPROBE_XEN_ABSENT = 0,        /* no Xen CPUID signature */
+    TSCPROBE_XEN_ARMED = 1,         /* singleshot timer running */
+    TSCPROBE_XEN_FAILED = 2,        /* a set-up hypercall failed */
+};
 
 /* TscprobeCpu.state */
 enum {
@@ -84,7 +92,30 @@ typedef struct TscprobeHeader {
     uint32_t bsp_apic_id;
     uint32_t reserved0;
     uint64_t jump_threshold_ns;     /* same threshold for kvmclock */
-    uint8_t reserved[168];
+
+    /*
+     * Xen singleshot timer of vCPU 0, only under QEMU's Xen emulation
+     * (-accel kvm,xen-version=...): armed xen_period_ns of
+     * kvmclock ahead, re-armed when it fires; lateness is kvmclock at
+     * the first pass that sees the event minus the deadline (signed:
+     * negative is early).  A fire of a timer armed before the latest
+     * resume is also recorded on its own: that is the one a save,
+     * restore or migration may have got wrong.
+     */
+    uint32_t xen_state;             /* TSCPROBE_XEN_* */
+    uint32_t xen_port;              /* VIRQ_TIMER event channel */
+    uint64_t xen_period_ns;
+    uint64_t xen_deadline_ns;       /* kvmclock ns the armed timer is due */
+    uint64_t xen_fires;
+    uint64_t xen_early_count;
+    int64_t xen_late_last_ns;
+    int64_t xen_late_min_ns;
+    int64_t xen_late_max_ns;
+    uint64_t xen_resume_fires;
+    int64_t xen_resume_late_ns;     /* the latest fire across a resume */
+    int32_t xen_error;              /* failed hypercall's return value */
+    uint32_t xen_error_step;        /* which set-up step failed, from 1 */
+    uint8_t reserved[80];
 } TscprobeHeader;
 
 /*
