@@ -57,18 +57,19 @@ tp_hmp() {
     echo "$2" >&"$1" 2>/dev/null
 }
 
-# tp_wait S CMD...: poll CMD every 20 ms for up to S seconds, while the
-# latest QEMU lives.
+# tp_wait S CMD...: poll CMD every 20 ms for up to S seconds (host time:
+# CMD may itself take long, tp_dump does), while the latest QEMU lives.
 tp_wait() {
-    _n=$(($1 * 50))
+    tp_now
+    local _end=$((tp_now_ms + $1 * 1000))
     shift
-    while [ "$_n" -gt 0 ]; do
+    while :; do
         "$@" && return 0
         tp_alive "$tp_pid" || return 1
+        tp_now
+        [ "$tp_now_ms" -lt "$_end" ] || return 1
         sleep 0.02
-        _n=$((_n - 1))
     done
-    return 1
 }
 
 tp_sync() {
