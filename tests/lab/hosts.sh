@@ -8,8 +8,13 @@
 #   deb612        linux-image-6.12-amd64  6.12.*  the image package
 #   deb612-ours   linux-image-6.12-amd64  6.12.*  $LAB_KVM_MODULES (kvm.ko,
 #                                                 kvm-amd.ko built elsewhere)
+#   deb510        linux-image-amd64       5.10.*  the image package, from
+#                 (bullseye-security, private apt configuration below)
+#
+# deb510 is a kernel without KVM_VCPU_TSC_OFFSET (< 5.16), for the fork's
+# legacy fallback (tests/lab/tests/legacy-fallback.sh).
 
-LAB_HOSTS="deb61 deb612 deb612-ours"
+LAB_HOSTS="deb61 deb612 deb612-ours deb510"
 
 # Fetched .debs and extracted kernels live outside the repo.
 LAB_CACHE=${FORK_CACHE:-$HOME/.cache/qemu-tsc-fork}/lab
@@ -17,15 +22,29 @@ LAB_CACHE=${FORK_CACHE:-$HOME/.cache/qemu-tsc-fork}/lab
 # Modules the lab loads, in addition to whatever they depend on.
 LAB_MODULES="irqbypass ccp kvm kvm-amd"
 
-# lab_host_spec HOST: set HOST_META, HOST_SERIES (a version glob) and
-# HOST_KVM ("stock" or "env"); fail for an unknown host.
+# Private apt configuration, for hosts whose suite the machine's apt sources
+# must not carry (bullseye on a bookworm machine): its own sources.list,
+# lists and cache under $LAB_APT_DIR, so apt still checks the suite's
+# signature (debian-archive-keyring has the bullseye keys) and the .deb's
+# hash, and the machine's apt state is not touched.
+LAB_APT_DIR=$LAB_CACHE/apt
+LAB_APT_KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+# lab_host_spec HOST: set HOST_META, HOST_SERIES (a version glob), HOST_KVM
+# ("stock" or "env") and HOST_APT (empty: the machine's apt sources; else
+# "URI SUITE COMPONENT" for the private configuration); fail for an
+# unknown host.
 lab_host_spec() {
+    HOST_APT=""
     case "$1" in
     deb61) HOST_META=linux-image-amd64 HOST_SERIES='6.1.*' HOST_KVM=stock ;;
     deb612) HOST_META=linux-image-6.12-amd64 HOST_SERIES='6.12.*'
         HOST_KVM=stock ;;
     deb612-ours) HOST_META=linux-image-6.12-amd64 HOST_SERIES='6.12.*'
         HOST_KVM=env ;;
+    deb510) HOST_META=linux-image-amd64 HOST_SERIES='5.10.*' HOST_KVM=stock
+        HOST_APT='http://deb.debian.org/debian-security bullseye-security main'
+        ;;
     *)
         echo "lab: unknown host '$1' (known: $LAB_HOSTS)" >&2
         return 1 ;;
@@ -51,20 +70,71 @@ lab_host_kvm_dir() {
     (cd "$LAB_KVM_MODULES" && pwd)
 }
 
+# lab_apt HOST: set LAB_APT_OPTS, the options apt-get and apt-cache need for
+# HOST's packages: empty for the machine's own sources; for a private
+# source, its configuration, whose lists are refreshed when missing or
+# more than a day old (Debian replaces a suite's point release, and the
+# old .deb with it). A failed refresh with older lists at hand warns and
+# goes on with them.
+lab_apt() {
+    lab_host_spec "$1" || return 1
+    LAB_APT_OPTS=""
+    [ -n "$HOST_APT" ] || return 0
+    _d=$LAB_APT_DIR
+    LAB_APT_OPTS="-o Dir::Etc::SourceList=$_d/sources.list"
+    LAB_APT_OPTS="$LAB_APT_OPTS -o Dir::Etc::SourceParts=/dev/null"
+    LAB_APT_OPTS="$LAB_APT_OPTS -o Dir::State::Lists=$_d/lists"
+    LAB_APT_OPTS="$LAB_APT_OPTS -o Dir::Cache=$_d/cache"
+    if [ ! -r "$LAB_APT_KEYRING" ]; then
+        echo "lab: $1: no $LAB_APT_KEYRING to check $HOST_APT against" \
+            "(apt-get install debian-archive-keyring)" >&2
+        return 1
+    fi
+    _line="deb [signed-by=$LAB_APT_KEYRING] $HOST_APT"
+    mkdir -p "$_d/lists/partial" "$_d/cache/archives/partial" || return 1
+    if [ "$(cat "$_d/sources.list" 2>/dev/null)" != "$_line" ]; then
+        echo "$_line" > "$_d/sources.list" || return 1
+        rm -f "$_d/updated"
+    fi
+    # The stamp, not the lists' mtimes: apt leaves an unchanged list alone.
+    [ -z "$(find "$_d/updated" -mmin -1440 2>/dev/null)" ] || return 0
+    echo "lab: $1: refreshing the private apt lists ($HOST_APT) in $_d" >&2
+    # Error-Mode=any: a failed fetch is an error, not a warning with exit 0.
+    # shellcheck disable=SC2086
+    if apt-get $LAB_APT_OPTS -o APT::Update::Error-Mode=any -q update >&2
+    then
+        touch "$_d/updated"
+    elif [ -e "$_d/updated" ]; then
+        echo "lab: $1: WARNING: apt-get update of $HOST_APT failed; using" \
+            "the lists of $(date -r "$_d/updated" '+%F %R')" >&2
+    else
+        echo "lab: $1: apt-get update of $HOST_APT failed (network, or a" \
+            "signature $LAB_APT_KEYRING does not verify; apt's messages" \
+            "above); private configuration: $_d" >&2
+        return 1
+    fi
+}
+
 # lab_resolve HOST: set KPKG and KPKG_VER, the concrete image package the
 # newest meta package version of the host's series depends on. Several
 # suites may offer the meta package (bookworm's 6.1 and backports' 6.12 are
 # both "linux-image-amd64"), so pick by series, not by apt's candidate.
 lab_resolve() {
-    lab_host_spec "$1" || return 1
-    best=$(apt-cache show "$HOST_META" 2>/dev/null | awk '
+    lab_apt "$1" || return 1
+    # shellcheck disable=SC2086
+    best=$(apt-cache $LAB_APT_OPTS show "$HOST_META" 2>/dev/null | awk '
         /^Version: / { v = $2 }
         /^Depends: / { print v, $2, $4 }' | tr -d '()' |
         while read -r v pkg pv; do
             # shellcheck disable=SC2254
             case "$v" in $HOST_SERIES) echo "$v $pkg $pv" ;; esac
         done | lab_newest)
-    if [ -z "$best" ]; then
+    if [ -z "$best" ] && [ -n "$HOST_APT" ]; then
+        echo "lab: no $HOST_META of series $HOST_SERIES in the private apt" \
+            "lists of $HOST_APT ($LAB_APT_DIR; remove $LAB_APT_DIR/updated" \
+            "to refresh them)" >&2
+        return 1
+    elif [ -z "$best" ]; then
         echo "lab: no $HOST_META of series $HOST_SERIES in the apt lists" \
             "(run apt-get update; see scripts/install-deps)" >&2
         return 1
@@ -96,8 +166,14 @@ lab_fetch_kernel() {
         deb=$LAB_CACHE/deb/${KPKG}_$(echo "$KPKG_VER" | sed 's/:/%3a/')_amd64.deb
         if [ ! -f "$deb" ]; then
             echo "lab: downloading $KPKG=$KPKG_VER" >&2
-            (cd "$LAB_CACHE/deb" && apt-get download -q "$KPKG=$KPKG_VER" \
-                >&2) || return 1
+            # shellcheck disable=SC2086
+            if ! (cd "$LAB_CACHE/deb" &&
+                apt-get $LAB_APT_OPTS download -q "$KPKG=$KPKG_VER" >&2); then
+                echo "lab: $1: downloading $KPKG=$KPKG_VER failed (apt's" \
+                    "messages above; from ${HOST_APT:-the system apt" \
+                    "sources})" >&2
+                return 1
+            fi
         fi
         rm -rf "$KDIR"
         mkdir -p "$KDIR"

@@ -30,6 +30,7 @@ check "clocksource is tsc (is $cs)" test "$cs" = tsc
 case "$LAB_HOST" in
 deb61) series=6.1. ;;
 deb612*) series=6.12. ;;
+deb510) series=5.10. ;;
 *) series="" ;;
 esac
 case "$(uname -r)" in
