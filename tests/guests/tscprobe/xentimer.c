@@ -57,7 +57,8 @@ typedef struct XenSingleshot {
 } XenSingleshot;
 
 static uint8_t hypercall_page[4096] __attribute__((aligned(4096)));
-static volatile uint64_t shared_info[512] __attribute__((aligned(4096)));
+/* Written by KVM (pending bits): read with __atomic_load_n. */
+static uint64_t shared_info[512] __attribute__((aligned(4096)));
 static uint32_t resumes_at_arm;
 
 /* Each stub in the page KVM fills is 32 bytes: mov $nr,%eax; vmcall; ret */
@@ -114,7 +115,7 @@ void xen_timer_setup(const CpuFeatures *f, const PvclockTimeInfo *clock)
         .gpfn = (uint64_t)(uintptr_t)shared_info >> 12,
     };
     XenBindVirq bind = { .virq = VIRQ_TIMER, .vcpu = 0 };
-    volatile uint64_t *mask;
+    uint64_t *mask;
     long ret;
 
     if (!base) {
@@ -170,7 +171,7 @@ static void record_fire(TscprobeHeader *h, int64_t late, uint32_t resumes)
 void xen_timer_poll(const PvclockTimeInfo *clock, uint32_t resumes)
 {
     TscprobeHeader *h = &results_table()->header;
-    volatile uint64_t *pending;
+    uint64_t *pending;
     uint64_t bit, now;
 
     if (h->xen_state != TSCPROBE_XEN_ARMED) {
@@ -178,7 +179,7 @@ void xen_timer_poll(const PvclockTimeInfo *clock, uint32_t resumes)
     }
     pending = &shared_info[SHINFO_EVTCHN_PENDING / 8 + h->xen_port / 64];
     bit = 1ull << (h->xen_port % 64);
-    if (!(*pending & bit)) {
+    if (!(__atomic_load_n(pending, __ATOMIC_ACQUIRE) & bit)) {
         return;
     }
     /* Read the clock after the bit: a fire in between is not "early". */
