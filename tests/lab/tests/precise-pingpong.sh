@@ -1,5 +1,5 @@
 #!/bin/sh
-# Ping-pong: PINGPONG_N live migrations (default 20) of a running 2-vCPU
+# Ping-pong: PINGPONG_N live migrations (default 50) of a running 2-vCPU
 # tscprobe guest (docs/tscprobe.md) through the fork's precise TSC path,
 # each to a fresh QEMU started with -incoming on alternating unix sockets
 # of one lab host; the source quits after each. Then: how far the guest's
@@ -19,7 +19,7 @@ set -u
 . /lab/tscprobe/lib.sh
 . /lab/tscprobe/migrate.sh
 
-N=${PINGPONG_N:-20}
+N=${PINGPONG_N:-50}
 SMP=2
 mg_machine $SMP
 MEM="-m 32"
