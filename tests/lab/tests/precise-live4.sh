@@ -4,6 +4,9 @@
 # precise TSC path (precise-tsc=on) and, for comparison, without it
 # (precise-tsc=off: stock QEMU's path; figures only).
 # LIVE_SMP=N migrates N vCPUs instead (make bench: 1, 4, 16).
+# LIVE_ORDER=stock,precise runs the stock half first (default: precise
+# first), to pair downtimes without an order bias (a comma, not a space:
+# lab variables come through the kernel command line).
 #
 #   source: -smp 4 tscprobe, runs ~1 s with every vCPU looping
 #   dest:   -incoming unix:SOCK (starts running by itself when loaded)
@@ -203,7 +206,8 @@ live() {
 }
 
 echo "# ======== live migration, $SMP vCPUs, $(uname -r) ========"
-live precise
-live stock
+for m in $(echo "${LIVE_ORDER:-precise,stock}" | tr , ' '); do
+    live "$m"
+done
 echo "# ======== end of live migration figures ========"
 exit $rc
