@@ -19,8 +19,9 @@ LAB_HOSTS="deb61 deb612 deb612-ours deb510"
 # Fetched .debs and extracted kernels live outside the repo.
 LAB_CACHE=${FORK_CACHE:-$HOME/.cache/qemu-tsc-fork}/lab
 
-# Modules the lab loads, in addition to whatever they depend on.
-LAB_MODULES="irqbypass ccp kvm kvm-amd"
+# Modules the lab loads, in addition to whatever they depend on. e1000: the
+# NIC of the two-host lab (tests/lab/run2); unused by one-host runs.
+LAB_MODULES="irqbypass ccp kvm kvm-amd e1000"
 
 # Private apt configuration, for hosts whose suite the machine's apt sources
 # must not carry (bullseye on a bookworm machine): its own sources.list,
