@@ -53,6 +53,8 @@ typedef struct PreciseTscReport {
     bool from_stream;
     int64_t capture_ns;         /* host time the capture took, if here */
     int64_t restore_ns;         /* host time this restore took */
+    uint64_t host_tsc;          /* host TSC of the instant restored at */
+    uint64_t vcpu0_tsc;         /* vCPU 0's guest TSC set for that instant */
 } PreciseTscReport;
 
 /* How this VM's TSC is saved and restored; precise_tsc_kernel_path(). */

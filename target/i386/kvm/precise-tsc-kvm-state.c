@@ -174,6 +174,9 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
     }
     r->elapsed_applied_ns = ks->elapsed;
     r->bracket_ns = st->bracket_ns;
+    r->host_tsc = ks->host_tsc;
+    r->vcpu0_tsc = st->guest_tsc[0] +
+                   tsc_cycles_from_ns(ks->elapsed, st->tsc_khz);
     /*
      * kvmclock for the instant the TSCs were set at; the kernel adds the
      * TAI time from then to this ioctl, so both stay on one line.

@@ -248,6 +248,7 @@ static void precise_tsc_capture(void)
     precise_tsc_park_xen_timers();
     /* What the precise path adds to a migration's downtime, at stop. */
     precise_tsc.capture_ns = get_clock() - start;
+    trace_precise_tsc_capture_instant(hs.host_tsc, st->guest_tsc[0]);
     trace_precise_tsc_capture(st->nr_vcpus, st->tsc_khz, hs.from_kvm,
                               hs.bracket_ns, precise_tsc.capture_ns);
 }
@@ -322,6 +323,8 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
         precise_tsc.advance_limit_ms * SCALE_MS, &r->outcome);
     r->bracket_ns = MAX(st->bracket_ns, now.bracket_ns);
     cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, st->tsc_khz);
+    r->host_tsc = now.host_tsc;
+    r->vcpu0_tsc = st->guest_tsc[0] + cycles;
 
     if (set_vcpu_offsets(st, now.host_tsc, cycles) < 0 ||
         set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
@@ -367,6 +370,7 @@ static bool precise_tsc_restore(void)
                     "saved reference; guest time not moved back",
                     -r->elapsed_measured_ns);
     }
+    trace_precise_tsc_restore_instant(r->host_tsc, r->vcpu0_tsc);
     trace_precise_tsc_restore(r->elapsed_measured_ns, r->elapsed_applied_ns,
                               r->outcome, r->from_stream, r->restore_ns);
     precise_tsc_emit_restored(r);

@@ -50,6 +50,7 @@ mg_machine() {
 mg_trace() {
     echo "-msg timestamp=on -D $tp_dir/$1.trace -trace vm_state_notify" \
         "-trace precise_tsc_capture -trace precise_tsc_restore" \
+        "-trace precise_tsc_capture_instant -trace precise_tsc_restore_instant" \
         "${MG_DEBUG:+-d cpu_reset,guest_errors}"
 }
 

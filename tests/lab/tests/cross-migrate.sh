@@ -1,0 +1,234 @@
+#!/bin/sh
+# Cross-host migration in the two-host lab (tests/lab/run2), run on host A:
+# a 4-vCPU tscprobe guest (docs/tscprobe.md) goes from A to B, live over
+# TCP or saved on A, copied and restored on B, with the fork's precise TSC
+# path on both sides. The hosts differ as run2 made them (TSC calibration,
+# boot time, kernel) and as each case sets them here: their TAI offsets
+# and B's wall clock against A's.
+#
+# Cases (CROSS_CASES, default all four), "MODE:TAI_A/TAI_B:SKEW_MS":
+#   live:37/0:5       live, A knows TAI (37 s), B does not, B 5 ms ahead
+#   file:0/37:1500    save/restore, B knows TAI, B 1.5 s ahead
+#   live:37/37:-2000  live, both know TAI, B 2 s behind A
+#   file:37/37:0      save/restore, both know TAI, clocks together
+#
+# Each case asserts, from KVM on both hosts (debugfs TSC offsets, the
+# fork's trace of the host TSC at capture and restore) and from the guest:
+#   - the destination's guest TSC = the saved guest TSC + the elapsed time
+#     the fork applied (to CROSS_TSC_ERR_US), with the ratio KVM really
+#     applies (the lab's emulated CPU has no TSC scaling: 1);
+#   - all vCPUs' offsets bit-identical, master clock (kvmclock stable bit)
+#     on every vCPU, no warp, no backward TSC or kvmclock step;
+#   - the guest's TSC and kvmclock steps across the move agree;
+#   - the fork's report: elapsed measured = B's clock at restore minus A's
+#     at capture, in the time base both hosts can use (UTC unless both know
+#     their TAI offset) - so within the round trip of the skew set here
+#     plus the real gap; the policy applied (advanced, or nothing when B
+#     is behind, reported with its size).
+set -u
+. /lab/tscprobe/lib.sh
+. /lab/tscprobe/migrate.sh
+. /lab/tscprobe/twohost.sh
+
+SMP=4
+mg_machine $SMP
+MEM="-m 32"
+CROSS_CASES=${CROSS_CASES:-"live:37/0:5 file:0/37:1500 live:37/37:-2000 file:37/37:0"}
+# KVM's offsets against the fork's claim: the same arithmetic on both
+# hosts, so only the kHz rounding of the elapsed time remains.
+CROSS_TSC_ERR_US=${CROSS_TSC_ERR_US:-1}
+# TSC vs kvmclock step as the guest sees it (see precise-live4.sh).
+CROSS_AGREE_MS=${CROSS_AGREE_MS:-5}
+# elapsed measured vs the two hosts' traces of stop and start (each a few
+# ms from the fork's sample, more under the lab's nested scheduling).
+CROSS_ELAPSED_MS=${CROSS_ELAPSED_MS:-50}
+PORT=7010
+
+tp_init /tmp/cross
+th_init /tmp/cross-th
+mkdir -p /tmp/xfer
+trap 'exec 3>&- 5>&- 2>/dev/null; tp_stop_all; killall httpd 2>/dev/null' EXIT
+
+th_wait_peer 60 || { not_ok "host B answers"; exit 1; }
+th_open >/dev/null || { not_ok "session to host B"; exit 1; }
+# B's shell: the same helpers, its own work directory.
+th_run 20 ". /lab/tscprobe/lib.sh; . /lab/tscprobe/migrate.sh;" \
+    "tp_init /tmp/cross; mg_machine $SMP; SMP=$SMP" ||
+    { not_ok "host B's shell set up"; exit 1; }
+th_serve_files /tmp/xfer
+b_kernel=$(th_run 10 "uname -r")
+b_khz=$(th_run 10 "dmesg | sed -n 's/.*kvm_amd.*//;s/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p;s/.*tsc: Detected \([0-9.]*\) MHz TSC.*/\1/p' | tail -n 1")
+a_khz=$(dmesg | sed -n 's/.*tsc: Refined TSC clocksource calibration: \([0-9.]*\) MHz.*/\1/p;s/.*tsc: Detected \([0-9.]*\) MHz TSC.*/\1/p' | tail -n 1)
+echo "# A: $(uname -r), TSC $a_khz MHz, up $(cut -d' ' -f1 /proc/uptime) s"
+echo "# B: $b_kernel, TSC $b_khz MHz, up $(th_run 10 "cut -d' ' -f1 /proc/uptime") s"
+
+# ratio_is_one PID: KVM applies no TSC scaling to the VM of PID (no
+# tsc-scaling-ratio in debugfs: the host has none; or the default ratio).
+ratio_note() {
+    r=$(cat /sys/kernel/debug/kvm/"$1"-*/vcpu0/tsc-scaling-ratio 2>/dev/null)
+    echo "${r:-none}"
+}
+
+# restore_fig TRACEFILE: "measured applied outcome" of the last restore.
+restore_fig() {
+    sed -n 's/.*precise_tsc_restore elapsed measured \([0-9-]*\) ns applied \([0-9]*\) ns outcome \([0-9]*\).*/\1 \2 \3/p' \
+        "$1" | tail -n 1
+}
+instant() {
+    sed -n "s/.*precise_tsc_$2_instant host_tsc \([0-9]*\) vcpu0_tsc \([0-9]*\).*/\1 \2/p" \
+        "$1" | tail -n 1
+}
+
+# one_case MODE TAI_A TAI_B SKEW_MS
+one_case() {
+    mode=$1 tai_a=$2 tai_b=$3 skew_ms=$4
+    c=$mode.$tai_a.$tai_b.$skew_ms
+    c=$(echo "$c" | sed 's/-/m/g')
+    echo "# ---- case $c: $mode, TAI offsets A $tai_a B $tai_b, B's clock" \
+        "$skew_ms ms ahead of A's ----"
+    labclock tai "$tai_a" >/dev/null
+    th_run 10 "labclock tai $tai_b" >/dev/null
+    th_set_skew $((skew_ms * 1000000)) ||
+        { not_ok "$c: B's clock set"; return 1; }
+    fig $c.skew_set_us "$(calc "$th_skew_ns / 1000")"
+    fig $c.skew_uncertainty_us "$(calc "$th_skew_err_ns / 1000")"
+    # A limit above any gap here: the policy's bound is precise-policy's.
+    export TP_ACCEL=kvm,precise-tsc=on,precise-tsc-advance-limit=60000
+    rm -f /tmp/xfer/s.bin "$tp_dir"/s.* "$tp_dir"/d.*
+    th_run 10 "rm -f /tmp/cross/d.* /tmp/cross/s.bin" >/dev/null
+    tp_start s 3 $MACHINE $MEM $(mg_trace s)
+    spid=$tp_pid
+    tp_wait 30 mg_all_looping 3 s.boot ||
+        { not_ok "$c: source: $SMP vCPUs looping"; tp_stop_all; return 1; }
+    sleep 1
+    if [ $mode = live ]; then
+        th_run 60 "export TP_ACCEL=$TP_ACCEL; tp_start d 4 \$MACHINE $MEM" \
+            "\$(mg_trace d) -incoming tcp:0.0.0.0:$PORT; echo \$tp_pid >" \
+            "/tmp/cross/dpid; mg_up 4 d 30 && tp_wait 30 sh -c" \
+            "'netstat -ltn | grep -q :$PORT'" ||
+            { not_ok "$c: destination listening on B"; tp_stop_all; return 1; }
+        tp_hmp 3 "migrate -d tcp:$LAB_PEER_IP:$PORT"
+        if mg_wait_mig 3 s 90 && [ "$mg_status" = completed ]; then
+            ok "$c: live migration A -> B completed"
+        else
+            not_ok "$c: live migration A -> B completed (status: $mg_status)"
+            mg_hmp_text s | tail -n 10 | sed 's/^/# src: /'
+            tp_stop_all
+            th_run 20 "tp_stop_all"
+            return 1
+        fi
+    else
+        tp_hmp 3 stop
+        tp_hmp 3 "migrate file:/tmp/xfer/s.bin"
+        mg_wait_mig 3 s 60 && [ "$mg_status" = completed ] ||
+            { not_ok "$c: saved on A ($mg_status)"; tp_stop_all; return 1; }
+        th_fetch s.bin /tmp/cross/s.bin ||
+            { not_ok "$c: state file copied to B"; tp_stop_all; return 1; }
+        th_run 60 "export TP_ACCEL=$TP_ACCEL; tp_start d 4 \$MACHINE $MEM" \
+            "\$(mg_trace d) -S -incoming defer; echo \$tp_pid >" \
+            "/tmp/cross/dpid; mg_up 4 d 30 && tp_hmp 4" \
+            "'migrate_incoming file:/tmp/cross/s.bin' &&" \
+            "mg_wait_status 4 d paused 60 && tp_hmp 4 cont" ||
+            { not_ok "$c: restored on B"; tp_stop_all; return 1; }
+        ok "$c: saved on A, copied, restored on B"
+    fi
+    tp_dump 3 s.saved
+    soffs=$(mg_offsets $spid $SMP)
+    tp_hmp 3 quit
+    exec 3>&-
+    sr=$(tp_kv s.saved cpu0.resume_count)
+    # B: dump until every vCPU saw the resume (10 s at most), then its
+    # offsets, table and trace back to A.
+    th_run 60 "give_up=\$((\$(cut -d. -f1 /proc/uptime) + 10));" \
+        "all_resumed() { [ \$(cut -d. -f1 /proc/uptime) -lt \$give_up ] ||" \
+        "return 0; tp_dump 4 d.post || return 1; i=0; while [ \$i -lt $SMP ];" \
+        "do [ \"\$(tp_kv d.post cpu\$i.resume_count)\" -gt $sr ] || return 1;" \
+        "i=\$((i + 1)); done; }; mg_wait_status 4 d running 20; tp_wait 15" \
+        "all_resumed; tp_dump 4 d.post" >/dev/null
+    dpid=$(th_run 5 "cat /tmp/cross/dpid")
+    doffs=$(th_run 10 "mg_offsets $dpid $SMP")
+    dratio=$(th_run 10 "cat /sys/kernel/debug/kvm/$dpid-*/vcpu0/tsc-scaling-ratio 2>/dev/null || echo none")
+    th_run 10 "cat /tmp/cross/d.post.kv" > "$tp_dir/d.post.kv"
+    th_run 10 "cat /tmp/cross/d.trace" > "$tp_dir/d.trace"
+    th_run 10 "tp_hmp 4 'info precise-tsc'; tp_sync 4 q 5; mg_hmp_text d |" \
+        "grep 'last restore' | tail -n 1" > "$tp_dir/d.report"
+    th_run 20 "tp_hmp 4 quit; exec 4>&-; tp_stop_all" >/dev/null
+    tp_stop_all
+
+    khz=$(tp_kv s.saved tsc_khz)
+    t_stop=$(mg_t s 'vm_state_notify running 0')
+    t_run=$(mg_t d 'vm_state_notify running 1')
+    gap=$(awk "BEGIN { printf \"%.3f\", ($t_run - $t_stop) * 1000 }")
+    set -- $(restore_fig "$tp_dir/d.trace")
+    measured=${1:-x} applied=${2:-x} outcome=${3:-x}
+    set -- $(instant "$tp_dir/s.trace" capture)
+    cap_host=${1:-0}
+    set -- $(instant "$tp_dir/d.trace" restore)
+    res_host=${1:-0}
+    so=${soffs%% *} do=${doffs%% *}
+    fig $c.src_offsets "$soffs"
+    fig $c.dst_offsets "$doffs"
+    fig $c.dst_tsc_scaling_ratio "$dratio"
+    fig $c.host_tsc_capture_A "$cap_host"
+    fig $c.host_tsc_restore_B "$res_host"
+    fig $c.clock_gap_B_minus_A_ms "$gap"
+    fig $c.fork_elapsed_measured_applied_outcome "$measured $applied $outcome"
+    fig $c.fork_report "$(cat "$tp_dir/d.report")"
+
+    # KVM's truth: guest TSC = host TSC + offset (ratio 1 here).
+    err_us=$(awk "BEGIN { saved = $cap_host + ($so); after = $res_host + ($do);
+        printf \"%.3f\", (after - saved - $applied * $khz / 1e6) * 1000 / $khz }")
+    fig $c.tsc_error_vs_applied_us "$err_us"
+    check "$c: KVM applies no TSC scaling on B (debugfs ratio: $dratio)" \
+        test "$dratio" = none
+    check "$c: B's guest TSC = saved + applied elapsed (error $err_us us)" \
+        awk "BEGIN { e = $err_us; exit !(e < $CROSS_TSC_ERR_US && -e < $CROSS_TSC_ERR_US) }"
+    check "$c: all $SMP vCPUs' offsets bit-identical on B" mg_same $doffs
+    check "$c: no warp" \
+        test "$(tp_sum d.post warp_count)" = "$(tp_sum s.saved warp_count)"
+    check "$c: no backward TSC step" \
+        test "$(tp_sum d.post tsc_back_count)" = "$(tp_sum s.saved tsc_back_count)"
+    check "$c: kvmclock never went backwards" \
+        test "$(tp_sum d.post kvmclock_back_count)" = "$(tp_sum s.saved kvmclock_back_count)"
+    i=0 flags=""
+    while [ $i -lt $SMP ]; do
+        flags="$flags$(( $(tp_kv d.post cpu$i.kvmclock_flags) & 1 ))"
+        i=$((i + 1))
+    done
+    check "$c: master clock (kvmclock stable) on every vCPU on B ($flags)" \
+        test "$flags" = 1111
+    i=1
+    while [ $i -lt $SMP ]; do
+        k=$(tp_kv d.post cpu$i.resume_kvmclock_step_ns)
+        t=$(tp_kv d.post cpu$i.resume_tsc_step)
+        fig $c.cpu$i.tsc_minus_kvmclock_step_ms "$(calc "$t / $khz - $k / 1000000")"
+        check "$c: cpu$i TSC and kvmclock steps agree within $CROSS_AGREE_MS ms" \
+            awk "BEGIN { d = $t / $khz - $k / 1000000;
+                         exit !(d < $CROSS_AGREE_MS && -d < $CROSS_AGREE_MS) }"
+        i=$((i + 1))
+    done
+    # The report: what B's and A's clocks say passed, in the time base
+    # both can use; never negative applied.
+    check "$c: elapsed measured matches B's clock minus A's (${measured} ns vs $gap ms)" \
+        awk "BEGIN { d = $measured / 1e6 - $gap;
+                     exit !(d < $CROSS_ELAPSED_MS && -d < $CROSS_ELAPSED_MS) }"
+    if awk "BEGIN { exit !($gap < 0) }"; then
+        check "$c: B behind: nothing applied, reported negative (outcome $outcome)" \
+            test "$outcome" = 2 -a "$applied" = 0
+    else
+        check "$c: elapsed applied in full (outcome $outcome)" \
+            test "$outcome" = 0 -a "$applied" = "${measured#-}"
+    fi
+}
+
+echo "# ======== cross-host migration $(uname -r) -> $b_kernel ========"
+for cs in $CROSS_CASES; do
+    IFS=: read -r m tais skew <<EOF
+$cs
+EOF
+    one_case "$m" "${tais%/*}" "${tais#*/}" "$skew"
+done
+labclock tai 0 >/dev/null
+th_run 10 "labclock tai 0" >/dev/null
+th_close
+exit $rc
