@@ -118,6 +118,127 @@ static void test_pvclock_realistic(void)
     g_assert_cmpuint(ns, <=, 1000000010ULL);
 }
 
+/*
+ * kvm_set_tsc_khz(): no scaling within tsc_tolerance_ppm of the host's
+ * rate, nor without TSC scaling hardware; past the tolerance the ratio
+ * is (1 << frac_bits) * vcpu / host, truncated.
+ */
+static void test_kvm_scaling(void)
+{
+    TscKvmRates r = { .vcpu_khz = 2600000, .host_khz = 2600000,
+                      .has_tsc_control = true, .tolerance_ppm = 250,
+                      .frac_bits = 48 };
+    TscScaling s;
+
+    /* Same rate. */
+    s = tsc_kvm_scaling(&r);
+    g_assert_cmpuint(s.ratio, ==, 1ULL << 48);
+    /* 150 ppm apart: inside the tolerance, KVM does not scale. */
+    r.vcpu_khz = 2600390;
+    s = tsc_kvm_scaling(&r);
+    g_assert_cmpuint(s.ratio, ==, 1ULL << 48);
+    /* Exactly at both thresholds (2600000 * (1e6 +- 250) / 1e6). */
+    r.vcpu_khz = 2600650;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, ==, 1ULL << 48);
+    r.vcpu_khz = 2599350;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, ==, 1ULL << 48);
+    /* One kHz past them: scaled, truncated like mul_u64_u32_div(). */
+    r.vcpu_khz = 2600651;
+    s = tsc_kvm_scaling(&r);
+    g_assert_cmpuint(s.ratio, ==,
+                     (uint64_t)(((unsigned __int128)1 << 48) * 2600651 /
+                                2600000));
+    g_assert_cmpuint(s.ratio, >, 1ULL << 48);
+    r.vcpu_khz = 2599349;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, <, 1ULL << 48);
+    /* SVM's 32 fraction bits: 1.5 GHz on a 1 GHz host is 3 << 31. */
+    r = (TscKvmRates){ .vcpu_khz = 1500000, .host_khz = 1000000,
+                       .has_tsc_control = true, .tolerance_ppm = 250,
+                       .frac_bits = 32 };
+    s = tsc_kvm_scaling(&r);
+    g_assert_cmpuint(s.ratio, ==, 3ULL << 31);
+    g_assert_cmpuint(s.frac_bits, ==, 32);
+    /* A tolerance of 0 (kvm.tsc_tolerance_ppm=0): any difference scales. */
+    r.vcpu_khz = 1000001;
+    r.tolerance_ppm = 0;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, >, 1ULL << 32);
+    /* No TSC scaling hardware: never scaled, whatever the rates. */
+    r.has_tsc_control = false;
+    r.vcpu_khz = 1500000;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, ==, 1ULL << 32);
+}
+
+/* The regression of issue 11: a ratio from kHz alone, across hosts. */
+static void test_kvm_scaling_cross_host_offset(void)
+{
+    /* Destination calibrated 150 ppm above the source; KVM runs 1:1. */
+    TscKvmRates r = { .vcpu_khz = 2638997, .host_khz = 2639392,
+                      .has_tsc_control = false, .tolerance_ppm = 250,
+                      .frac_bits = 32 };
+    TscScaling actual = tsc_kvm_scaling(&r);
+    uint64_t host_tsc = 30ULL * 2639392000ULL;   /* host up 30 s */
+    uint64_t target = 123456789012ULL;
+    uint64_t off = tsc_offset_for(target, host_tsc, &actual);
+
+    g_assert_cmpuint(tsc_guest_at(host_tsc, &actual, off), ==, target);
+    /* With the host's tolerance and scaling hardware: still 1:1. */
+    r.has_tsc_control = true;
+    g_assert_cmpuint(tsc_kvm_scaling(&r).ratio, ==, 1ULL << 32);
+}
+
+/*
+ * The shared time base: TAI when both hosts know their offset, else UTC;
+ * the result is the reference instant in this host's CLOCK_TAI.
+ */
+static void test_time_base(void)
+{
+    const int64_t s = 1000000000LL;
+    const int64_t utc0 = 1795000000LL * s;
+    TscTimeBase base;
+
+    /* Both know TAI (37): TAI; the same instant. */
+    g_assert_cmpint(tsc_ref_in_local_tai(utc0 + 37 * s, 37, 37, &base), ==,
+                    utc0 + 37 * s);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_TAI);
+    /* Source 37, here unknown (0): UTC; here CLOCK_TAI == UTC. */
+    g_assert_cmpint(tsc_ref_in_local_tai(utc0 + 37 * s, 37, 0, &base), ==,
+                    utc0);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_UTC);
+    /* Source unknown, here 37: UTC, seen through this host's TAI. */
+    g_assert_cmpint(tsc_ref_in_local_tai(utc0, 0, 37, &base), ==,
+                    utc0 + 37 * s);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_UTC);
+    /* Neither knows: UTC, as is. */
+    g_assert_cmpint(tsc_ref_in_local_tai(utc0, 0, 0, &base), ==, utc0);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_UTC);
+}
+
+/*
+ * A leap second inserted between save and restore: 10 s of real time
+ * pass, UTC shows 9 s, TAI 10 s. With both offsets known (37 then 38) the
+ * elapsed time is right; with only UTC it is a second short.
+ */
+static void test_time_base_leap_second(void)
+{
+    const int64_t s = 1000000000LL;
+    const int64_t utc_save = 1798761595LL * s;      /* 23:59:55 UTC */
+    const int64_t utc_restore = utc_save + 9 * s;   /* 00:00:04, one leap */
+    int64_t ref;
+    TscTimeBase base;
+
+    ref = tsc_ref_in_local_tai(utc_save + 37 * s, 37, 38, &base);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_TAI);
+    g_assert_cmpint((utc_restore + 38 * s) - ref, ==, 10 * s);
+    /* The destination does not know TAI: UTC, 9 s. */
+    ref = tsc_ref_in_local_tai(utc_save + 37 * s, 37, 0, &base);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_UTC);
+    g_assert_cmpint(utc_restore - ref, ==, 9 * s);
+    /* The source did not: UTC, 9 s. */
+    ref = tsc_ref_in_local_tai(utc_save, 0, 38, &base);
+    g_assert_cmpint(base, ==, TSC_TIME_BASE_UTC);
+    g_assert_cmpint((utc_restore + 38 * s) - ref, ==, 9 * s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -132,5 +253,11 @@ int main(int argc, char **argv)
     g_test_add_func("/tsc-math/elapsed-policy", test_elapsed_policy);
     g_test_add_func("/tsc-math/pvclock-simple", test_pvclock_simple_scales);
     g_test_add_func("/tsc-math/pvclock-realistic", test_pvclock_realistic);
+    g_test_add_func("/tsc-math/kvm-scaling", test_kvm_scaling);
+    g_test_add_func("/tsc-math/kvm-scaling-cross-host",
+                    test_kvm_scaling_cross_host_offset);
+    g_test_add_func("/tsc-math/time-base", test_time_base);
+    g_test_add_func("/tsc-math/time-base-leap-second",
+                    test_time_base_leap_second);
     return g_test_run();
 }

@@ -14,10 +14,14 @@
 static void print_restore(Monitor *mon, const PreciseTscRestore *r)
 {
     monitor_printf(mon, "last restore: %s, elapsed measured %" PRId64
-                   " ns, applied %" PRIu64 " ns (limit %" PRIu64 " ms), "
-                   "bracket %" PRIu64 " ns, %s, took %" PRId64 " ns\n",
+                   " ns in %s (TAI offsets: source %" PRId64 " s, here %"
+                   PRId64 " s), applied %" PRIu64 " ns (limit %" PRIu64
+                   " ms), bracket %" PRIu64 " ns, %s, took %" PRId64 " ns\n",
                    PreciseTscElapsedOutcome_str(r->outcome),
-                   r->elapsed_measured_ns, r->elapsed_applied_ns,
+                   r->elapsed_measured_ns,
+                   PreciseTscTimeBase_str(r->time_base),
+                   r->source_tai_offset, r->tai_offset,
+                   r->elapsed_applied_ns,
                    r->advance_limit_ms, r->bracket_ns,
                    r->from_stream ? "from stream" : "stop/cont",
                    r->restore_ns);

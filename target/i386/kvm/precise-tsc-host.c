@@ -5,6 +5,7 @@
  */
 
 #include "qemu/osdep.h"
+#include <sys/timex.h>
 #include "qapi/error.h"
 #include "qemu/timer.h"
 #include "system/kvm.h"
@@ -19,19 +20,15 @@ static int64_t ns_of(const struct timespec *ts)
 }
 
 /*
- * TAI - UTC is a whole number of seconds that changes only at leap
- * seconds; reading both clocks and rounding gives it exactly.
+ * The kernel's TAI - UTC in whole seconds: 0 unless an NTP daemon set it
+ * (chrony with leapsectz, ntpd with a leap file), which is why two hosts
+ * may disagree by 37 s about what CLOCK_TAI is.
  */
-static int64_t tai_minus_realtime_ns(void)
+int32_t precise_tsc_host_tai_offset(void)
 {
-    struct timespec tai, real;
-    int64_t diff;
+    struct timex tx = { 0 };
 
-    clock_gettime(CLOCK_REALTIME, &real);
-    clock_gettime(CLOCK_TAI, &tai);
-    diff = ns_of(&tai) - ns_of(&real);
-    return (diff + NANOSECONDS_PER_SECOND / 2) /
-           NANOSECONDS_PER_SECOND * NANOSECONDS_PER_SECOND;
+    return adjtimex(&tx) < 0 ? 0 : tx.tai;
 }
 
 int64_t precise_tsc_tai_now(void)
@@ -64,7 +61,8 @@ static void bracketed_sample(PreciseTscHostSample *hs, uint32_t host_khz)
             hs->tai_ns = ns_of(&ts);
         }
     }
-    hs->realtime_ns = hs->tai_ns - tai_minus_realtime_ns();
+    hs->tai_offset_s = precise_tsc_host_tai_offset();
+    hs->realtime_ns = hs->tai_ns - hs->tai_offset_s * NANOSECONDS_PER_SECOND;
     hs->bracket_ns = tsc_ns_from_cycles(best, host_khz);
     hs->from_kvm = false;
 }
@@ -83,7 +81,8 @@ int precise_tsc_host_sample(PreciseTscHostSample *hs, Error **errp)
     if ((data.flags & pair) == pair) {
         hs->host_tsc = data.host_tsc;
         hs->realtime_ns = data.realtime;
-        hs->tai_ns = data.realtime + tai_minus_realtime_ns();
+        hs->tai_offset_s = precise_tsc_host_tai_offset();
+        hs->tai_ns = data.realtime + hs->tai_offset_s * NANOSECONDS_PER_SECOND;
         hs->bracket_ns = 0;
         hs->from_kvm = true;
         return 0;

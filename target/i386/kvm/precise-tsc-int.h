@@ -24,6 +24,7 @@ typedef struct PreciseTscHostSample {
     uint64_t host_tsc;
     int64_t tai_ns;
     int64_t realtime_ns;        /* what KVM_SET_CLOCK wants */
+    int32_t tai_offset_s;       /* the kernel's TAI - UTC, 0 if unset */
     uint64_t kvmclock_ns;       /* the VM's kvmclock at that instant */
     uint64_t bracket_ns;        /* 0 when KVM gave the pair */
     bool from_kvm;
@@ -34,6 +35,7 @@ typedef struct PreciseTscState {
     uint32_t flags;
     uint32_t tsc_khz;
     int64_t ref_tai_ns;
+    int32_t ref_tai_offset_s;   /* TAI - UTC where sampled, 0 if unknown */
     uint64_t ref_kvmclock_ns;
     uint64_t bracket_ns;
     uint32_t nr_vcpus;
@@ -49,6 +51,9 @@ typedef struct PreciseTscReport {
     int64_t elapsed_measured_ns;
     uint64_t elapsed_applied_ns;
     TscElapsedOutcome outcome;
+    TscTimeBase time_base;      /* how the elapsed time was measured */
+    int32_t source_tai_offset_s;
+    int32_t tai_offset_s;
     uint64_t bracket_ns;
     bool from_stream;
     int64_t capture_ns;         /* host time the capture took, if here */
@@ -78,26 +83,30 @@ typedef struct PreciseTsc {
     /* What the last restore did. */
     PreciseTscReport last;
     int64_t capture_ns;         /* host time the last capture took */
+    /* The TSC scaling KVM applied at the last capture or restore. */
+    bool scaling_valid;
+    TscScaling scaling;
 } PreciseTsc;
 
 extern PreciseTsc precise_tsc;
 
 int precise_tsc_host_sample(PreciseTscHostSample *hs, Error **errp);
 int64_t precise_tsc_tai_now(void);
+int32_t precise_tsc_host_tai_offset(void);
 bool precise_tsc_kernel_supported(void);
 PreciseTscKernelPath precise_tsc_kernel_path(void);
 bool precise_tsc_kvm_state_supported(void);
 bool precise_tsc_kvm_state_capture(PreciseTscState *st,
                                    PreciseTscHostSample *hs, Error **errp);
 bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
-                                   uint64_t limit_ns, PreciseTscReport *r,
-                                   Error **errp);
+                                   int64_t ref_tai_ns, uint64_t limit_ns,
+                                   PreciseTscReport *r, Error **errp);
 void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus);
 uint32_t precise_tsc_nr_vcpus(void);
 void precise_tsc_stream_register(void);
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
                             uint64_t *offset);
-TscScaling precise_tsc_vm_scaling(uint32_t guest_khz);
+bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp);
 void precise_tsc_emit_restored(const PreciseTscReport *r);
 /* Xen singleshot timers across the pause (precise-tsc-xen.c). */
 void precise_tsc_park_xen_timers(void);

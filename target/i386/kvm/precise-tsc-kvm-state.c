@@ -110,6 +110,7 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
     st->tsc_khz = ks->tsc_khz;
     hs->host_tsc = ks->host_tsc;
     hs->tai_ns = ks->tai;
+    hs->tai_offset_s = precise_tsc_host_tai_offset();
     hs->realtime_ns = 0;
     hs->bracket_ns = 0;
     hs->from_kvm = ks->flags & KVM_TSC_STATE_TAI_EXACT;
@@ -121,17 +122,25 @@ static int set_tsc_state(struct kvm_tsc_state *ks)
     return kvm_vm_ioctl(kvm_state, KVM_SET_TSC_STATE, ks);
 }
 
-/* The policy's bound is the kernel's: past it, freeze (elapsed 0). */
-static int restore_tsc(const PreciseTscState *st, uint64_t limit_ns,
-                       struct kvm_tsc_state *ks, PreciseTscReport *r)
+/*
+ * The policy's bound is the kernel's: past it, freeze (elapsed 0).
+ * ref_tai_ns is the reference instant in this host's CLOCK_TAI.
+ */
+static int restore_tsc(const PreciseTscState *st, int64_t ref_tai_ns,
+                       uint64_t limit_ns, struct kvm_tsc_state *ks,
+                       PreciseTscReport *r)
 {
     CPUState *cs;
     uint32_t i = 0;
     int ret;
 
     ks->flags = KVM_TSC_STATE_MAX_ELAPSED;
-    ks->tsc_khz = st->tsc_khz;
-    ks->tai = st->ref_tai_ns;
+    /*
+     * The rate KVM runs the vCPUs at here, which the kernel checks: the
+     * stream's differs when this host cannot scale to it.
+     */
+    ks->tsc_khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+    ks->tai = ref_tai_ns;
     ks->max_elapsed = limit_ns;
     CPU_FOREACH(cs) {
         ks->vcpus[i].vcpu_id = kvm_arch_vcpu_id(cs);
@@ -146,12 +155,12 @@ static int restore_tsc(const PreciseTscState *st, uint64_t limit_ns,
         ks->max_elapsed = 0;
         ret = set_tsc_state(ks);
         /* Measured at the instant the frozen state was applied. */
-        r->elapsed_measured_ns = ks->tai - st->ref_tai_ns;
+        r->elapsed_measured_ns = ks->tai - ref_tai_ns;
         r->outcome = TSC_ELAPSED_FROZEN;
         return ret;
     }
     if (ret == 0 && (ks->flags & KVM_TSC_STATE_CLAMPED)) {
-        r->elapsed_measured_ns = ks->tai - st->ref_tai_ns;
+        r->elapsed_measured_ns = ks->tai - ref_tai_ns;
         r->outcome = TSC_ELAPSED_NEGATIVE;
     } else if (ret == 0) {
         r->elapsed_measured_ns = ks->elapsed;
@@ -161,12 +170,12 @@ static int restore_tsc(const PreciseTscState *st, uint64_t limit_ns,
 }
 
 bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
-                                   uint64_t limit_ns, PreciseTscReport *r,
-                                   Error **errp)
+                                   int64_t ref_tai_ns, uint64_t limit_ns,
+                                   PreciseTscReport *r, Error **errp)
 {
     g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
     struct kvm_clock_tai ct = { 0 };
-    int ret = restore_tsc(st, limit_ns, ks, r);
+    int ret = restore_tsc(st, ref_tai_ns, limit_ns, ks, r);
 
     if (ret < 0) {
         error_setg_errno(errp, -ret, "precise-tsc: KVM_SET_TSC_STATE failed");
@@ -176,7 +185,7 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
     r->bracket_ns = st->bracket_ns;
     r->host_tsc = ks->host_tsc;
     r->vcpu0_tsc = st->guest_tsc[0] +
-                   tsc_cycles_from_ns(ks->elapsed, st->tsc_khz);
+                   tsc_cycles_from_ns(ks->elapsed, ks->tsc_khz);
     /*
      * kvmclock for the instant the TSCs were set at; the kernel adds the
      * TAI time from then to this ioctl, so both stay on one line.

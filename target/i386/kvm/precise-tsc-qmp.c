@@ -28,6 +28,10 @@ static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
     q->elapsed_measured_ns = r->elapsed_measured_ns;
     q->elapsed_applied_ns = r->elapsed_applied_ns;
     q->outcome = outcome_to_qapi[r->outcome];
+    q->time_base = r->time_base == TSC_TIME_BASE_TAI ?
+                   PRECISE_TSC_TIME_BASE_TAI : PRECISE_TSC_TIME_BASE_UTC;
+    q->source_tai_offset = r->source_tai_offset_s;
+    q->tai_offset = r->tai_offset_s;
     q->advance_limit_ms = precise_tsc.advance_limit_ms;
     q->bracket_ns = r->bracket_ns;
     q->from_stream = r->from_stream;
@@ -75,10 +79,18 @@ static PreciseTscVcpuList *vcpus_to_qapi(bool offsets)
     CPUState *cs;
 
     if (offsets) {
+        /* What the last capture or restore found KVM applies. */
         int khz = guest_tsc_khz();
 
-        scaling = precise_tsc_vm_scaling(khz > 0 ? khz : 0);
-        have_sample = khz > 0 && precise_tsc_host_sample(&hs, NULL) == 0;
+        if (precise_tsc.scaling_valid) {
+            scaling = precise_tsc.scaling;
+            have_sample = true;
+        } else {
+            have_sample = khz > 0 &&
+                          precise_tsc_kvm_scaling(khz, &scaling, NULL);
+        }
+        have_sample = have_sample &&
+                      precise_tsc_host_sample(&hs, NULL) == 0;
     }
     CPU_FOREACH(cs) {
         PreciseTscVcpu *v = g_new0(PreciseTscVcpu, 1);

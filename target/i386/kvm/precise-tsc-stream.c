@@ -55,6 +55,7 @@ static int precise_tsc_pre_save(void *opaque)
     st->flags = keep->flags;
     st->tsc_khz = keep->tsc_khz;
     st->ref_tai_ns = keep->ref_tai_ns;
+    st->ref_tai_offset_s = keep->ref_tai_offset_s;
     st->ref_kvmclock_ns = keep->ref_kvmclock_ns;
     st->bracket_ns = keep->bracket_ns;
     memcpy(st->guest_tsc, keep->guest_tsc, st->nr_vcpus * sizeof(uint64_t));
@@ -70,6 +71,8 @@ static int precise_tsc_pre_load(void *opaque)
     g_clear_pointer(&st->guest_tsc, g_free);
     g_clear_pointer(&st->tsc_adjust, g_free);
     st->nr_vcpus = 0;
+    /* A stream without the subsection: the source's offset is unknown. */
+    st->ref_tai_offset_s = 0;
     return 0;
 }
 
@@ -118,6 +121,7 @@ static int precise_tsc_post_load(void *opaque, int version_id)
     keep->flags = st->flags;
     keep->tsc_khz = st->tsc_khz;
     keep->ref_tai_ns = st->ref_tai_ns;
+    keep->ref_tai_offset_s = st->ref_tai_offset_s;
     keep->ref_kvmclock_ns = st->ref_kvmclock_ns;
     keep->bracket_ns = st->bracket_ns;
     memcpy(keep->guest_tsc, st->guest_tsc, st->nr_vcpus * sizeof(uint64_t));
@@ -127,6 +131,30 @@ static int precise_tsc_post_load(void *opaque, int version_id)
     precise_tsc.loaded = true;
     return 0;
 }
+
+static bool tai_offset_needed(void *opaque)
+{
+    PreciseTscState *st = opaque;
+
+    return st->flags & PRECISE_TSC_F_VALID;
+}
+
+/*
+ * The source host's TAI offset: ref_tai_ns minus it is the reference
+ * instant in UTC, so that a destination whose TAI offset differs (one
+ * host's NTP daemon sets it, the other's does not) measures the elapsed
+ * time in a base both share (tsc_ref_in_local_tai()).
+ */
+static const VMStateDescription vmstate_precise_tsc_tai_offset = {
+    .name = "precise-tsc/tai-offset",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = tai_offset_needed,
+    .fields = (const VMStateField[]) {
+        VMSTATE_INT32(ref_tai_offset_s, PreciseTscState),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
 static const VMStateDescription vmstate_precise_tsc = {
     .name = "precise-tsc",
@@ -149,6 +177,10 @@ static const VMStateDescription vmstate_precise_tsc = {
         VMSTATE_VARRAY_UINT32_ALLOC(tsc_adjust, PreciseTscState, nr_vcpus,
                                     0, vmstate_info_uint64, uint64_t),
         VMSTATE_END_OF_LIST()
+    },
+    .subsections = (const VMStateDescription * const []) {
+        &vmstate_precise_tsc_tai_offset,
+        NULL
     },
 };
 

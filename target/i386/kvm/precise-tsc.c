@@ -133,21 +133,72 @@ static bool host_is_amd(void)
            !strcmp(vendor, CPUID_VENDOR_HYGON);
 }
 
-/* KVM's scaling of host to guest TSC, derived the way KVM derives it. */
-TscScaling precise_tsc_vm_scaling(uint32_t guest_khz)
+/* kvm.tsc_tolerance_ppm, read once; -1 if it cannot be read. */
+static int kvm_tsc_tolerance_ppm(void)
 {
-    int host_khz = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_KHZ);
-    TscScaling s;
+    static int ppm = -2;
+    g_autofree char *text = NULL;
 
-    s.frac_bits = host_is_amd() ? SVM_TSC_RATIO_FRAC_BITS
-                                : VMX_TSC_RATIO_FRAC_BITS;
-    if (host_khz <= 0 || (uint32_t)host_khz == guest_khz) {
-        s.ratio = 1ULL << s.frac_bits;
-    } else {
-        s.ratio = (uint64_t)(((unsigned __int128)1 << s.frac_bits) *
-                             guest_khz / (uint32_t)host_khz);
+    if (ppm == -2) {
+        ppm = -1;
+        if (g_file_get_contents("/sys/module/kvm/parameters/tsc_tolerance_ppm",
+                                &text, NULL, NULL)) {
+            ppm = atoi(text);
+        }
     }
-    return s;
+    return ppm;
+}
+
+/*
+ * The scaling KVM applies to a vCPU that runs at vcpu_khz (its
+ * KVM_GET_TSC_KHZ). That rate alone does not tell: on a host without
+ * TSC scaling, or within kvm.tsc_tolerance_ppm of the host's rate, KVM
+ * runs the vCPU 1:1 and still reports the requested rate, as after a
+ * migration between two hosts whose calibrations differ by a few ppm.
+ * Derived as kvm_set_tsc_khz() does (tsc-math.c); a kernel that cannot
+ * tell the host's rate while it could scale fails the precise path.
+ */
+bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp)
+{
+    TscKvmRates r = {
+        .vcpu_khz = vcpu_khz,
+        .has_tsc_control = kvm_check_extension(kvm_state,
+                                               KVM_CAP_TSC_CONTROL) > 0,
+        .frac_bits = host_is_amd() ? SVM_TSC_RATIO_FRAC_BITS
+                                   : VMX_TSC_RATIO_FRAC_BITS,
+    };
+    int host_khz;
+
+    if (r.has_tsc_control) {
+        host_khz = kvm_vm_check_extension(kvm_state,
+                                          KVM_CAP_VM_TSC_CONTROL) > 0 ?
+                   kvm_vm_ioctl(kvm_state, KVM_GET_TSC_KHZ) : -ENOTTY;
+        if (host_khz <= 0) {
+            error_setg(errp, "precise-tsc: the host can scale the TSC but "
+                       "this kernel does not report its rate (the VM's "
+                       "KVM_GET_TSC_KHZ, Linux >= 6.0): the scaling KVM "
+                       "applies is unknown");
+            return false;
+        }
+        r.host_khz = host_khz;
+        if (r.host_khz != vcpu_khz) {
+            int ppm = kvm_tsc_tolerance_ppm();
+
+            if (ppm < 0) {
+                error_setg(errp, "precise-tsc: cannot read "
+                           "/sys/module/kvm/parameters/tsc_tolerance_ppm: "
+                           "the scaling KVM applies to a %u kHz vCPU on "
+                           "this %u kHz host is unknown", vcpu_khz,
+                           r.host_khz);
+                return false;
+            }
+            r.tolerance_ppm = ppm;
+        }
+    }
+    *s = tsc_kvm_scaling(&r);
+    precise_tsc.scaling = *s;
+    precise_tsc.scaling_valid = true;
+    return true;
 }
 
 static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
@@ -163,7 +214,9 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
         return false;
     }
     st->tsc_khz = khz;
-    scaling = precise_tsc_vm_scaling(khz);
+    if (!precise_tsc_kvm_scaling(khz, &scaling, errp)) {
+        return false;
+    }
 
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
@@ -240,6 +293,7 @@ static void precise_tsc_capture(void)
     st->flags = PRECISE_TSC_F_VALID |
                 (hs.from_kvm ? PRECISE_TSC_F_KVM_PAIR : 0);
     st->ref_tai_ns = hs.tai_ns;
+    st->ref_tai_offset_s = hs.tai_offset_s;
     st->ref_kvmclock_ns = hs.kvmclock_ns;
     st->bracket_ns = hs.bracket_ns;
     st->ref_host_tsc = hs.host_tsc;
@@ -254,18 +308,20 @@ static void precise_tsc_capture(void)
 }
 
 static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
-                            uint64_t advance_cycles)
+                            const TscScaling *scaling,
+                            uint64_t advance_cycles, Error **errp)
 {
-    TscScaling scaling = precise_tsc_vm_scaling(st->tsc_khz);
     CPUState *cs;
     uint32_t i = 0;
 
     CPU_FOREACH(cs) {
         uint64_t target = st->guest_tsc[i] + advance_cycles;
-        uint64_t offset = tsc_offset_for(target, host_tsc, &scaling);
+        uint64_t offset = tsc_offset_for(target, host_tsc, scaling);
         int ret = precise_tsc_vcpu_offset(cs, KVM_SET_DEVICE_ATTR, &offset);
 
         if (ret < 0) {
+            error_setg_errno(errp, -ret, "precise-tsc: setting vCPU %u's TSC "
+                             "offset failed", i);
             return ret;
         }
         i++;
@@ -307,28 +363,59 @@ static void rearm_tsc_deadlines(const PreciseTscState *st)
     }
 }
 
-/* The offsets path: one host sample here, every vCPU's offset from it. */
+/*
+ * The reference instant in this host's CLOCK_TAI, in the time base both
+ * hosts share (tsc_ref_in_local_tai()); says which in the report.
+ */
+static int64_t ref_tai_here(const PreciseTscState *st, int32_t tai_offset_s,
+                            PreciseTscReport *r)
+{
+    r->source_tai_offset_s = st->ref_tai_offset_s;
+    r->tai_offset_s = tai_offset_s;
+    return tsc_ref_in_local_tai(st->ref_tai_ns, st->ref_tai_offset_s,
+                                tai_offset_s, &r->time_base);
+}
+
+/*
+ * The offsets path: one host sample here, every vCPU's offset from it.
+ * The rate and the scaling are the vCPUs' as KVM has them here, not the
+ * stream's: QEMU asks for the source's rate, which KVM grants 1:1 within
+ * its tolerance and refuses (keeping its own) beyond it on a host that
+ * cannot scale. The elapsed time is added at that rate, as the kernel's
+ * KVM_SET_TSC_STATE does.
+ */
 static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
                             Error **errp)
 {
     PreciseTscHostSample now;
+    TscScaling scaling;
     uint64_t cycles;
+    int khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
 
-    if (precise_tsc_host_sample(&now, errp) < 0) {
+    if (khz <= 0) {
+        error_setg_errno(errp, khz ? -khz : EINVAL,
+                         "precise-tsc: KVM_GET_TSC_KHZ failed");
         return false;
     }
-    r->elapsed_measured_ns = now.tai_ns - st->ref_tai_ns;
+    if (!precise_tsc_kvm_scaling(khz, &scaling, errp) ||
+        precise_tsc_host_sample(&now, errp) < 0) {
+        return false;
+    }
+    r->elapsed_measured_ns = now.tai_ns -
+                             ref_tai_here(st, now.tai_offset_s, r);
     r->elapsed_applied_ns = tsc_elapsed_to_apply(
         r->elapsed_measured_ns,
         precise_tsc.advance_limit_ms * SCALE_MS, &r->outcome);
     r->bracket_ns = MAX(st->bracket_ns, now.bracket_ns);
-    cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, st->tsc_khz);
+    cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, khz);
     r->host_tsc = now.host_tsc;
     r->vcpu0_tsc = st->guest_tsc[0] + cycles;
 
-    if (set_vcpu_offsets(st, now.host_tsc, cycles) < 0 ||
-        set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
-        error_setg(errp, "precise-tsc: restoring the TSC state failed");
+    if (set_vcpu_offsets(st, now.host_tsc, &scaling, cycles, errp) < 0) {
+        return false;
+    }
+    if (set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
+        error_setg(errp, "precise-tsc: setting kvmclock failed");
         return false;
     }
     return true;
@@ -349,7 +436,8 @@ static bool precise_tsc_restore(void)
     r->from_stream = precise_tsc.loaded;
     if (precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE) {
         ok = precise_tsc_kvm_state_restore(
-            st, precise_tsc.advance_limit_ms * SCALE_MS, r, &err);
+            st, ref_tai_here(st, precise_tsc_host_tai_offset(), r),
+            precise_tsc.advance_limit_ms * SCALE_MS, r, &err);
     } else {
         ok = restore_offsets(st, r, &err);
     }

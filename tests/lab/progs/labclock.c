@@ -128,7 +128,8 @@ static int offset(const char *host, int port, int probes)
 
         if (sendto(fd, msg, sizeof(msg), 0, (struct sockaddr *)&sa,
                    sizeof(sa)) != sizeof(msg) ||
-            recv(fd, msg, sizeof(msg), 0) != sizeof(msg) || msg[0] != (uint64_t)i) {
+            recv(fd, msg, sizeof(msg), 0) != sizeof(msg) ||
+            msg[0] != (uint64_t)i) {
             continue;
         }
         t1 = now_ns(CLOCK_REALTIME);
@@ -150,13 +151,15 @@ static int offset(const char *host, int port, int probes)
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "";
+    int64_t delta;
 
     if (!strcmp(cmd, "show") && argc == 2) {
         return show();
     } else if (!strcmp(cmd, "tai") && argc == 3) {
         return set_tai(atoi(argv[2]));
-    } else if (!strcmp(cmd, "step") && argc == 3) {
-        return step(strtoll(argv[2], NULL, 0));
+    } else if (!strcmp(cmd, "step") && argc == 3 &&
+               sscanf(argv[2], "%" SCNd64, &delta) == 1) {
+        return step(delta);
     } else if (!strcmp(cmd, "serve") && argc == 3) {
         return serve(atoi(argv[2]));
     } else if (!strcmp(cmd, "offset") && (argc == 4 || argc == 5)) {
