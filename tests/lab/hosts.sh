@@ -10,11 +10,15 @@
 #                                                 kvm-amd.ko built elsewhere)
 #   deb510        linux-image-amd64       5.10.*  the image package, from
 #                 (bullseye-security, private apt configuration below)
+#   deb73         linux-image-amd64       7.3.*   the image package's split
+#                 (trixie-backports, private apt configuration; the image
+#                 package is a meta package: vmlinuz in linux-binary-*,
+#                 modules in linux-modules-*, fetched beside it)
 #
 # deb510 is a kernel without KVM_VCPU_TSC_OFFSET (< 5.16), for the fork's
 # legacy fallback (tests/lab/tests/legacy-fallback.sh).
 
-LAB_HOSTS="deb61 deb612 deb612-ours deb510"
+LAB_HOSTS="deb61 deb612 deb612-ours deb510 deb73"
 
 # Fetched .debs and extracted kernels live outside the repo.
 LAB_CACHE=${FORK_CACHE:-$HOME/.cache/qemu-tsc-fork}/lab
@@ -45,6 +49,9 @@ lab_host_spec() {
         HOST_KVM=env ;;
     deb510) HOST_META=linux-image-amd64 HOST_SERIES='5.10.*' HOST_KVM=stock
         HOST_APT='http://deb.debian.org/debian-security bullseye-security main'
+        ;;
+    deb73) HOST_META=linux-image-amd64 HOST_SERIES='7.3.*' HOST_KVM=stock
+        HOST_APT='http://deb.debian.org/debian trixie-backports main'
         ;;
     *)
         echo "lab: unknown host '$1' (known: $LAB_HOSTS)" >&2
@@ -123,9 +130,13 @@ lab_apt() {
 lab_resolve() {
     lab_apt "$1" || return 1
     # shellcheck disable=SC2086
+    # The image package among the dependencies (7.x's meta package lists
+    # linux-base-amd64 first).
     best=$(apt-cache $LAB_APT_OPTS show "$HOST_META" 2>/dev/null | awk '
         /^Version: / { v = $2 }
-        /^Depends: / { print v, $2, $4 }' | tr -d '()' |
+        /^Depends: / { sub(/^Depends: /, ""); n = split($0, d, ", ")
+            for (i = 1; i <= n; i++) if (d[i] ~ /^linux-image-/) {
+                split(d[i], w, " "); print v, w[1], w[3] } }' | tr -d '()' |
         while read -r v pkg pv; do
             # shellcheck disable=SC2254
             case "$v" in $HOST_SERIES) echo "$v $pkg $pv" ;; esac
@@ -155,34 +166,52 @@ lab_newest() {
     [ -z "$best" ] || echo "$best"
 }
 
+# lab_fetch_deb HOST PKG VER DIR: download PKG=VER (once) and extract it
+# into DIR.
+lab_fetch_deb() {
+    mkdir -p "$LAB_CACHE/deb"
+    # apt-get download's file name, an epoch's ":" written "%3a".
+    _deb=$LAB_CACHE/deb/${2}_$(echo "$3" | sed 's/:/%3a/')_amd64.deb
+    if [ ! -f "$_deb" ]; then
+        echo "lab: downloading $2=$3" >&2
+        # shellcheck disable=SC2086
+        if ! (cd "$LAB_CACHE/deb" &&
+            apt-get $LAB_APT_OPTS download -q "$2=$3" >&2); then
+            echo "lab: $1: downloading $2=$3 failed (apt's messages above;" \
+                "from ${HOST_APT:-the system apt sources})" >&2
+            return 1
+        fi
+    fi
+    dpkg-deb -x "$_deb" "$4"
+}
+
 # lab_fetch_kernel HOST: download and extract the host's kernel image
 # package once; set KPKG, KPKG_VER, KDIR (extracted tree), KVER (the
-# lib/modules name) and VMLINUZ.
+# lib/modules name), KMODROOT (its modules) and VMLINUZ.
 lab_fetch_kernel() {
     lab_resolve "$1" || return 1
     KDIR=$LAB_CACHE/kernel/${KPKG}_$KPKG_VER
     if [ ! -e "$KDIR/.done" ]; then
-        mkdir -p "$LAB_CACHE/deb"
-        # apt-get download's file name, an epoch's ":" written "%3a".
-        deb=$LAB_CACHE/deb/${KPKG}_$(echo "$KPKG_VER" | sed 's/:/%3a/')_amd64.deb
-        if [ ! -f "$deb" ]; then
-            echo "lab: downloading $KPKG=$KPKG_VER" >&2
-            # shellcheck disable=SC2086
-            if ! (cd "$LAB_CACHE/deb" &&
-                apt-get $LAB_APT_OPTS download -q "$KPKG=$KPKG_VER" >&2); then
-                echo "lab: $1: downloading $KPKG=$KPKG_VER failed (apt's" \
-                    "messages above; from ${HOST_APT:-the system apt" \
-                    "sources})" >&2
-                return 1
-            fi
-        fi
         rm -rf "$KDIR"
         mkdir -p "$KDIR"
-        dpkg-deb -x "$deb" "$KDIR" || return 1
+        lab_fetch_deb "$1" "$KPKG" "$KPKG_VER" "$KDIR" || return 1
+        # Split packaging (7.x): vmlinuz and modules are dependencies of
+        # the image package, of the same version.
+        # shellcheck disable=SC2086
+        for part in $(apt-cache $LAB_APT_OPTS show "$KPKG=$KPKG_VER" \
+            2>/dev/null | sed -n 's/^Depends: //p' | head -n 1 | tr ',' '\n' |
+            sed -n 's/^ *\(linux-\(binary\|modules\)-[^ ]*\).*/\1/p'); do
+            lab_fetch_deb "$1" "$part" "$KPKG_VER" "$KDIR" || return 1
+        done
         touch "$KDIR/.done"
     fi
-    KVER=$(ls "$KDIR/lib/modules" | head -n 1)
+    # Modules in lib/modules, or usr/lib/modules (usrmerge, 7.x).
+    KMODDIR=$KDIR/lib/modules
+    [ -d "$KMODDIR" ] || KMODDIR=$KDIR/usr/lib/modules
+    KVER=$(ls "$KMODDIR" | head -n 1)
+    KMODROOT=$KMODDIR/$KVER
     VMLINUZ=$KDIR/boot/vmlinuz-$KVER
+    [ -f "$VMLINUZ" ] || VMLINUZ=$KMODROOT/vmlinuz
     if [ ! -f "$VMLINUZ" ]; then
         echo "lab: no $VMLINUZ in $KPKG" >&2
         return 1

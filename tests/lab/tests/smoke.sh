@@ -31,6 +31,7 @@ case "$LAB_HOST" in
 deb61) series=6.1. ;;
 deb612*) series=6.12. ;;
 deb510) series=5.10. ;;
+deb73) series=7.3. ;;
 *) series="" ;;
 esac
 case "$(uname -r)" in
