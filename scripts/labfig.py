@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 
-FIGURE = re.compile(r"^# ([\w.-]+)/([\w.-]+): ([\w.]+)=(.*)$")
-CHECK = re.compile(r"^(ok|not ok) - ([\w.-]+)/([\w.-]+): (.*)$")
+# Hosts are "deb612", or "A:deb612" / "B:deb612" in the two-host lab.
+FIGURE = re.compile(r"^# ([\w.:-]+)/([\w.-]+): ([\w.]+)=(.*)$")
+CHECK = re.compile(r"^(ok|not ok) - ([\w.:-]+)/([\w.-]+): (.*)$")
 
 
 class LabRun:
@@ -52,16 +53,20 @@ class LabRun:
         return None
 
 
-def run_lab(host, tests, env_extra=None, say=print, top="."):
-    """Run TESTS on HOST in the lab; progress through SAY; a LabRun."""
+def run_lab(host, tests, env_extra=None, say=print, top=".", runner=None):
+    """Run TESTS on HOST in the lab; progress through SAY; a LabRun.
+
+    RUNNER is the command before the tests (default tests/lab/run HOST;
+    the two-host lab: tests/lab/run2 HOSTA HOSTB VAR=VALUE...).
+    """
     run = LabRun(host, tests)
     env = dict(os.environ)
     env.update(env_extra or {})
     start = time.monotonic()
     say(f"  lab {host}: {' '.join(tests)} (boots an emulated host, "
         f"about a minute per test)")
-    proc = subprocess.Popen([os.path.join(top, "tests/lab/run"), host]
-                            + list(tests), cwd=top, env=env,
+    cmd = runner or [os.path.join(top, "tests/lab/run"), host]
+    proc = subprocess.Popen(cmd + list(tests), cwd=top, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, errors="replace")
     current = None

@@ -18,6 +18,9 @@
 #                               measure: th_skew_ns, th_skew_err_ns
 #   th_serve_files DIR          serve DIR over HTTP to B (busybox httpd)
 #   th_fetch NAME DEST          on B: fetch NAME from A's DIR into DEST
+#   th_use_qemu fork|stock      from here on "lab-qemu" (what tp_start
+#                               runs) is the fork's QEMU or unpatched
+#                               QEMU 10.0 (lab-qemu-stock)
 
 TH_SHELL_PORT=7000
 TH_CLOCK_PORT=7001
@@ -109,4 +112,16 @@ th_serve_files() {
 
 th_fetch() {
     th_run 120 "wget -q -O '$2' 'http://$LAB_IP:$TH_HTTP_PORT/$1'"
+}
+
+th_use_qemu() {
+    mkdir -p /tmp/th-bin
+    if [ "$1" = stock ]; then
+        printf '#!/bin/sh\nexec /lab/bin/lab-qemu-stock "$@"\n'
+    else
+        printf '#!/bin/sh\nexec /lab/qemu/bin/qemu-system-x86_64 -L %s "$@"\n' \
+            /lab/qemu/share/qemu
+    fi > /tmp/th-bin/lab-qemu
+    chmod 755 /tmp/th-bin/lab-qemu
+    case ":$PATH:" in *:/tmp/th-bin:*) ;; *) PATH=/tmp/th-bin:$PATH ;; esac
 }
