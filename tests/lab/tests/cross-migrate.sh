@@ -48,8 +48,8 @@ CROSS_TSC_ERR_US=${CROSS_TSC_ERR_US:-1}
 # TSC vs kvmclock step as the guest sees it (see precise-live4.sh).
 CROSS_AGREE_MS=${CROSS_AGREE_MS:-5}
 # The first TSC-deadline interrupt after the move, late beyond the TSC
-# step (the deadline was pending across it): as stock-restore's bound.
-CROSS_LATE_MS=${CROSS_LATE_MS:-100}
+# step (the deadline was pending across it): stock-restore's bound.
+CROSS_LATE_MS=${CROSS_LATE_MS:-5}
 # elapsed measured vs the two hosts' traces of stop and start (each a few
 # ms from the fork's sample, more under the lab's nested scheduling).
 CROSS_ELAPSED_MS=${CROSS_ELAPSED_MS:-50}
