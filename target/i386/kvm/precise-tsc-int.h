@@ -15,6 +15,11 @@
 #define PRECISE_TSC_F_ALL          (PRECISE_TSC_F_VALID | \
                                     PRECISE_TSC_F_KVM_PAIR)
 
+/* ref_tai_offset_s of a stream without it (an earlier fork's). */
+#define PRECISE_TSC_TAI_OFFSET_ABSENT INT32_MIN
+/* TAI - UTC is 37 s since 2017; anything this far off is bogus. */
+#define PRECISE_TSC_MAX_TAI_OFFSET 3600
+
 /* Sanity bounds for a sample read from a stream. */
 #define PRECISE_TSC_MAX_KHZ        (20 * 1000 * 1000)   /* 20 GHz */
 #define PRECISE_TSC_MAX_FUTURE_NS  (24 * 3600 * NANOSECONDS_PER_SECOND)
@@ -35,7 +40,8 @@ typedef struct PreciseTscState {
     uint32_t flags;
     uint32_t tsc_khz;
     int64_t ref_tai_ns;
-    int32_t ref_tai_offset_s;   /* TAI - UTC where sampled, 0 if unknown */
+    /* TAI - UTC where sampled, 0 if unknown, or ..._ABSENT (old stream) */
+    int32_t ref_tai_offset_s;
     uint64_t ref_kvmclock_ns;
     uint64_t bracket_ns;
     uint32_t nr_vcpus;
@@ -107,6 +113,7 @@ void precise_tsc_stream_register(void);
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
                             uint64_t *offset);
 bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp);
+int precise_tsc_vcpus_khz(Error **errp);
 void precise_tsc_emit_restored(const PreciseTscReport *r);
 /* Xen singleshot timers across the pause (precise-tsc-xen.c). */
 void precise_tsc_park_xen_timers(void);

@@ -127,8 +127,8 @@ static int set_tsc_state(struct kvm_tsc_state *ks)
  * ref_tai_ns is the reference instant in this host's CLOCK_TAI.
  */
 static int restore_tsc(const PreciseTscState *st, int64_t ref_tai_ns,
-                       uint64_t limit_ns, struct kvm_tsc_state *ks,
-                       PreciseTscReport *r)
+                       uint32_t tsc_khz, uint64_t limit_ns,
+                       struct kvm_tsc_state *ks, PreciseTscReport *r)
 {
     CPUState *cs;
     uint32_t i = 0;
@@ -139,7 +139,7 @@ static int restore_tsc(const PreciseTscState *st, int64_t ref_tai_ns,
      * The rate KVM runs the vCPUs at here, which the kernel checks: the
      * stream's differs when this host cannot scale to it.
      */
-    ks->tsc_khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+    ks->tsc_khz = tsc_khz;
     ks->tai = ref_tai_ns;
     ks->max_elapsed = limit_ns;
     CPU_FOREACH(cs) {
@@ -175,7 +175,13 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
 {
     g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
     struct kvm_clock_tai ct = { 0 };
-    int ret = restore_tsc(st, ref_tai_ns, limit_ns, ks, r);
+    int khz = precise_tsc_vcpus_khz(errp);
+    int ret;
+
+    if (khz < 0) {
+        return false;
+    }
+    ret = restore_tsc(st, ref_tai_ns, khz, limit_ns, ks, r);
 
     if (ret < 0) {
         error_setg_errno(errp, -ret, "precise-tsc: KVM_SET_TSC_STATE failed");

@@ -30,8 +30,11 @@ static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
     q->outcome = outcome_to_qapi[r->outcome];
     q->time_base = r->time_base == TSC_TIME_BASE_TAI ?
                    PRECISE_TSC_TIME_BASE_TAI : PRECISE_TSC_TIME_BASE_UTC;
-    q->source_tai_offset = r->source_tai_offset_s;
-    q->tai_offset = r->tai_offset_s;
+    /* Absent when unknown (the host's TAI offset was 0). */
+    q->has_source_tai_offset_s = r->source_tai_offset_s != 0;
+    q->source_tai_offset_s = r->source_tai_offset_s;
+    q->has_tai_offset_s = r->tai_offset_s != 0;
+    q->tai_offset_s = r->tai_offset_s;
     q->advance_limit_ms = precise_tsc.advance_limit_ms;
     q->bracket_ns = r->bracket_ns;
     q->from_stream = r->from_stream;

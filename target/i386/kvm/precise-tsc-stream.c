@@ -71,8 +71,10 @@ static int precise_tsc_pre_load(void *opaque)
     g_clear_pointer(&st->guest_tsc, g_free);
     g_clear_pointer(&st->tsc_adjust, g_free);
     st->nr_vcpus = 0;
-    /* A stream without the subsection: the source's offset is unknown. */
-    st->ref_tai_offset_s = 0;
+    /* A stream without the subsection: an earlier fork's. */
+    st->ref_tai_offset_s = PRECISE_TSC_TAI_OFFSET_ABSENT;
+    /* Whatever the stream holds, KVM's rates may change with it. */
+    precise_tsc.scaling_valid = false;
     return 0;
 }
 
@@ -91,6 +93,14 @@ static bool fields_valid(const PreciseTscState *st)
     if (st->tsc_khz == 0 || st->tsc_khz > PRECISE_TSC_MAX_KHZ) {
         error_report("precise-tsc: stream field 'tsc_khz' is %u, outside "
                      "1..%u", st->tsc_khz, PRECISE_TSC_MAX_KHZ);
+        return false;
+    }
+    if (st->ref_tai_offset_s != PRECISE_TSC_TAI_OFFSET_ABSENT &&
+        (st->ref_tai_offset_s > PRECISE_TSC_MAX_TAI_OFFSET ||
+         st->ref_tai_offset_s < -PRECISE_TSC_MAX_TAI_OFFSET)) {
+        error_report("precise-tsc: stream field 'ref_tai_offset_s' is %d, "
+                     "outside -%d..%d", st->ref_tai_offset_s,
+                     PRECISE_TSC_MAX_TAI_OFFSET, PRECISE_TSC_MAX_TAI_OFFSET);
         return false;
     }
     if (st->ref_tai_ns > now + PRECISE_TSC_MAX_FUTURE_NS) {

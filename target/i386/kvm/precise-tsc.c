@@ -8,6 +8,7 @@
 #include "qapi/error.h"
 #include "qemu/timer.h"
 #include "qemu/error-report.h"
+#include "qemu/cutils.h"
 #include "system/kvm.h"
 #include "system/runstate.h"
 #include "system/system.h"
@@ -133,20 +134,17 @@ static bool host_is_amd(void)
            !strcmp(vendor, CPUID_VENDOR_HYGON);
 }
 
-/* kvm.tsc_tolerance_ppm, read once; -1 if it cannot be read. */
-static int kvm_tsc_tolerance_ppm(void)
+/*
+ * kvm.tsc_tolerance_ppm (writable at run time, so read when used); false
+ * if it cannot be read.
+ */
+static bool kvm_tsc_tolerance_ppm(unsigned int *ppm)
 {
-    static int ppm = -2;
     g_autofree char *text = NULL;
 
-    if (ppm == -2) {
-        ppm = -1;
-        if (g_file_get_contents("/sys/module/kvm/parameters/tsc_tolerance_ppm",
-                                &text, NULL, NULL)) {
-            ppm = atoi(text);
-        }
-    }
-    return ppm;
+    return g_file_get_contents("/sys/module/kvm/parameters/tsc_tolerance_ppm",
+                               &text, NULL, NULL) &&
+           qemu_strtoui(g_strstrip(text), NULL, 10, ppm) == 0;
 }
 
 /*
@@ -157,6 +155,13 @@ static int kvm_tsc_tolerance_ppm(void)
  * migration between two hosts whose calibrations differ by a few ppm.
  * Derived as kvm_set_tsc_khz() does (tsc-math.c); a kernel that cannot
  * tell the host's rate while it could scale fails the precise path.
+ *
+ * Limits, as KVM: the host rate is the VM's default (max_tsc_khz or
+ * tsc_khz at VM creation), which equals the tsc_khz KVM compares against
+ * on hosts with a constant TSC and without a VM-wide KVM_SET_TSC_KHZ; a
+ * ratio KVM refused (0, or above its maximum) is reported as applied; a
+ * vCPU faster than a host without scaling is in KVM's catch-up mode,
+ * which QEMU 10.0 never requests (it asks only within 250 ppm).
  */
 bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp)
 {
@@ -176,26 +181,52 @@ bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp)
         if (host_khz <= 0) {
             error_setg(errp, "precise-tsc: the host can scale the TSC but "
                        "this kernel does not report its rate (the VM's "
-                       "KVM_GET_TSC_KHZ, Linux >= 6.0): the scaling KVM "
+                       "KVM_GET_TSC_KHZ, Linux >= 5.18): the scaling KVM "
                        "applies is unknown");
             return false;
         }
         r.host_khz = host_khz;
-        if (r.host_khz != vcpu_khz) {
-            int ppm = kvm_tsc_tolerance_ppm();
-
-            if (ppm < 0) {
-                error_setg(errp, "precise-tsc: cannot read "
-                           "/sys/module/kvm/parameters/tsc_tolerance_ppm: "
-                           "the scaling KVM applies to a %u kHz vCPU on "
-                           "this %u kHz host is unknown", vcpu_khz,
-                           r.host_khz);
-                return false;
-            }
-            r.tolerance_ppm = ppm;
+        if (r.host_khz != vcpu_khz &&
+            !kvm_tsc_tolerance_ppm(&r.tolerance_ppm)) {
+            error_setg(errp, "precise-tsc: cannot read "
+                       "/sys/module/kvm/parameters/tsc_tolerance_ppm: the "
+                       "scaling KVM applies to a %u kHz vCPU on this %u kHz "
+                       "host is unknown", vcpu_khz, r.host_khz);
+            return false;
         }
     }
     *s = tsc_kvm_scaling(&r);
+    return true;
+}
+
+/* The vCPUs' rate as KVM has it; all must agree. */
+int precise_tsc_vcpus_khz(Error **errp)
+{
+    CPUState *cs;
+    int khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+
+    if (khz <= 0) {
+        error_setg_errno(errp, khz ? -khz : EINVAL,
+                         "precise-tsc: KVM_GET_TSC_KHZ failed");
+        return -EINVAL;
+    }
+    CPU_FOREACH(cs) {
+        if (kvm_vcpu_ioctl(cs, KVM_GET_TSC_KHZ) != khz) {
+            error_setg(errp, "precise-tsc: vCPUs run at different TSC "
+                       "frequencies");
+            return -EINVAL;
+        }
+    }
+    return khz;
+}
+
+/* The scaling the vCPUs run with, kept for the query. */
+static bool vcpus_scaling(int *khz, TscScaling *s, Error **errp)
+{
+    *khz = precise_tsc_vcpus_khz(errp);
+    if (*khz < 0 || !precise_tsc_kvm_scaling(*khz, s, errp)) {
+        return false;
+    }
     precise_tsc.scaling = *s;
     precise_tsc.scaling_valid = true;
     return true;
@@ -207,26 +238,17 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
     CPUState *cs;
     TscScaling scaling;
     uint32_t i = 0;
-    int khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+    int khz;
 
-    if (khz <= 0) {
-        error_setg(errp, "precise-tsc: KVM_GET_TSC_KHZ failed");
+    if (!vcpus_scaling(&khz, &scaling, errp)) {
         return false;
     }
     st->tsc_khz = khz;
-    if (!precise_tsc_kvm_scaling(khz, &scaling, errp)) {
-        return false;
-    }
 
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
         uint64_t offset, adjust = 0;
 
-        if (kvm_vcpu_ioctl(cs, KVM_GET_TSC_KHZ) != khz) {
-            error_setg(errp, "precise-tsc: vCPUs run at different TSC "
-                       "frequencies");
-            return false;
-        }
         if (precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
             error_setg(errp, "precise-tsc: reading vCPU %u's TSC offset "
                        "failed", i);
@@ -370,8 +392,14 @@ static void rearm_tsc_deadlines(const PreciseTscState *st)
 static int64_t ref_tai_here(const PreciseTscState *st, int32_t tai_offset_s,
                             PreciseTscReport *r)
 {
-    r->source_tai_offset_s = st->ref_tai_offset_s;
     r->tai_offset_s = tai_offset_s;
+    if (st->ref_tai_offset_s == PRECISE_TSC_TAI_OFFSET_ABSENT) {
+        /* An earlier fork's stream: its reference is CLOCK_TAI, as ours. */
+        r->source_tai_offset_s = 0;
+        r->time_base = TSC_TIME_BASE_TAI;
+        return st->ref_tai_ns;
+    }
+    r->source_tai_offset_s = st->ref_tai_offset_s;
     return tsc_ref_in_local_tai(st->ref_tai_ns, st->ref_tai_offset_s,
                                 tai_offset_s, &r->time_base);
 }
@@ -379,10 +407,10 @@ static int64_t ref_tai_here(const PreciseTscState *st, int32_t tai_offset_s,
 /*
  * The offsets path: one host sample here, every vCPU's offset from it.
  * The rate and the scaling are the vCPUs' as KVM has them here, not the
- * stream's: QEMU asks for the source's rate, which KVM grants 1:1 within
- * its tolerance and refuses (keeping its own) beyond it on a host that
- * cannot scale. The elapsed time is added at that rate, as the kernel's
- * KVM_SET_TSC_STATE does.
+ * stream's: QEMU asks for the source's rate when it is within 250 ppm of
+ * this host's or the host can scale, which KVM grants 1:1 within its
+ * tolerance; otherwise the vCPUs keep this host's rate. The elapsed time
+ * is added at that rate, as the kernel's KVM_SET_TSC_STATE does.
  */
 static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
                             Error **errp)
@@ -390,14 +418,9 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
     PreciseTscHostSample now;
     TscScaling scaling;
     uint64_t cycles;
-    int khz = kvm_vcpu_ioctl(first_cpu, KVM_GET_TSC_KHZ);
+    int khz;
 
-    if (khz <= 0) {
-        error_setg_errno(errp, khz ? -khz : EINVAL,
-                         "precise-tsc: KVM_GET_TSC_KHZ failed");
-        return false;
-    }
-    if (!precise_tsc_kvm_scaling(khz, &scaling, errp) ||
+    if (!vcpus_scaling(&khz, &scaling, errp) ||
         precise_tsc_host_sample(&now, errp) < 0) {
         return false;
     }
@@ -419,6 +442,34 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
         return false;
     }
     return true;
+}
+
+/*
+ * A precise restore that failed: what QEMU 10.0 would have done. A load
+ * left its MSR_IA32_TSC write (the stream's legacy per-CPU values, from
+ * the same instant) to the precise path, so write it now; the deadlines
+ * were held back as well.
+ */
+static void restore_legacy(const PreciseTscState *st)
+{
+    CPUState *cs;
+
+    if (precise_tsc.loaded) {
+        CPU_FOREACH(cs) {
+            uint64_t tsc = X86_CPU(cs)->env.tsc;
+
+            if (vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
+                warn_report("precise-tsc: writing vCPU %d's MSR_IA32_TSC "
+                            "failed", cs->cpu_index);
+            }
+        }
+    }
+    rearm_tsc_deadlines(st);
+    if (precise_tsc.loaded) {
+        warn_report("precise-tsc: restored the guest TSC the legacy way "
+                    "(MSR_IA32_TSC)");
+    }
+    precise_tsc.loaded = false;
 }
 
 static bool precise_tsc_restore(void)
@@ -444,6 +495,7 @@ static bool precise_tsc_restore(void)
     if (!ok) {
         error_report_err(err);
         r->valid = false;
+        restore_legacy(st);
         /* Not lost: armed as QEMU 10.0 would, before kvmclock is set. */
         precise_tsc_arm_xen_timers();
         return false;

@@ -63,8 +63,8 @@ uint64_t tsc_elapsed_to_apply(int64_t measured_ns, uint64_t bound_ns,
  * TAI is used when both hosts know it (it has no leap seconds), else UTC.
  */
 typedef enum TscTimeBase {
-    TSC_TIME_BASE_TAI,
     TSC_TIME_BASE_UTC,
+    TSC_TIME_BASE_TAI,
 } TscTimeBase;
 
 /*
