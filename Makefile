@@ -8,6 +8,16 @@ UBUILD  := $(BUILD)/unit
 QEMU    := $(QBUILD)/qemu-system-x86_64
 STAMPS  := $(BUILD)/stamps
 
+# Every C build goes through ccache (scripts/install-deps installs it):
+# QEMU, stock QEMU, the unit build, the lab's programs and the KVM
+# modules find gcc/cc in /usr/lib/ccache first. The cache is ccache's own
+# (~/.cache/ccache), outside the checkout; with the checkout as base dir
+# and without the working directory in the hash, a clone at another path
+# (CI's) hits what this one compiled.
+export PATH := /usr/lib/ccache:$(PATH)
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
 # Targets a fresh clone can run without configure having been called.
 NOCONF_GOALS := clean distclean help
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
