@@ -24,6 +24,7 @@
 #include <linux/kvm.h>
 #include "libqtest.h"
 #include "qobject/qdict.h"
+#include "qobject/qlist.h"
 
 /*
  * tscprobe's results table (tests/guests/tscprobe/tscprobe-results.h):
@@ -933,6 +934,70 @@ static void remove_work_dir(const char *dir)
     rmdir(dir);
 }
 
+/*
+ * The migration contract (docs/precise-tsc.md): the upstream 10.0 types
+ * are there without an alias, the fork's precise1 types hold "q35" and
+ * "pc", and "pc" is the default. Needs no KVM: runs under qtest's accel
+ * in make check (tests/precise-qtest.sh) as well as in the lab.
+ */
+static void test_machine_types(void)
+{
+    static const struct {
+        const char *name;
+        const char *alias;      /* NULL: none */
+        bool is_default;
+    } want[] = {
+        { "pc-q35-10.0", NULL, false },
+        { "pc-i440fx-10.0", NULL, false },
+        { "pc-q35-10.0-precise1", "q35", false },
+        { "pc-i440fx-10.0-precise1", "pc", true },
+    };
+    QTestState *qts = qtest_init("-machine none");
+    QDict *rsp = qtest_qmp_assert_success_ref(qts,
+        "{'execute': 'query-machines'}");
+    QList *machines = qdict_get_qlist(rsp, "return");
+
+    for (int i = 0; i < ARRAY_SIZE(want); i++) {
+        QListEntry *e;
+        QDict *found = NULL;
+
+        QLIST_FOREACH_ENTRY(machines, e) {
+            QDict *m = qobject_to(QDict, qlist_entry_obj(e));
+
+            if (!strcmp(qdict_get_str(m, "name"), want[i].name)) {
+                found = m;
+            }
+        }
+        g_test_message("machine %s: %s", want[i].name,
+                       found ? "present" : "missing");
+        g_assert_nonnull(found);
+        if (!found) {
+            continue;
+        }
+        g_assert_cmpstr(qdict_get_try_str(found, "alias"), ==,
+                        want[i].alias);
+        g_assert_cmpint(qdict_get_try_bool(found, "is-default", false), ==,
+                        want[i].is_default);
+    }
+    /* No other type may claim the aliases. */
+    {
+        QListEntry *e;
+        int q35 = 0, pc = 0;
+
+        QLIST_FOREACH_ENTRY(machines, e) {
+            QDict *m = qobject_to(QDict, qlist_entry_obj(e));
+            const char *alias = qdict_get_try_str(m, "alias");
+
+            q35 += alias && !strcmp(alias, "q35");
+            pc += alias && !strcmp(alias, "pc");
+        }
+        g_assert_cmpint(q35, ==, 1);
+        g_assert_cmpint(pc, ==, 1);
+    }
+    qobject_unref(rsp);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_autofree char *dir = g_dir_make_tmp("precise-tsc-test-XXXXXX", NULL);
@@ -942,6 +1007,7 @@ int main(int argc, char **argv)
     /* a failed bound marks the case failed; the figures still print */
     g_test_set_nonfatal_assertions();
     work_dir = dir;
+    qtest_add_func("/precise-tsc/machine-types", test_machine_types);
     qtest_add_func("/precise-tsc/restore-young", test_restore_young);
     qtest_add_func("/precise-tsc/restore-young-stock",
                    test_restore_young_stock);

@@ -52,8 +52,9 @@ void precise_tsc_accel_class_init(ObjectClass *oc)
                                    set_enabled);
     object_class_property_set_description(oc, "precise-tsc",
         "Save/restore guest TSC and kvmclock from one VM-wide instant "
-        "through TSC offsets (default on; off: stock QEMU behaviour and "
-        "migration stream)");
+        "through TSC offsets (default: on with the fork's machine types "
+        "pc-*-precise<N>, off with upstream ones; off: stock QEMU "
+        "behaviour and migration stream)");
     object_class_property_add(oc, "precise-tsc-advance-limit", "uint64",
                               get_advance_limit, set_advance_limit,
                               NULL, NULL);

@@ -32,8 +32,13 @@
 #define VMX_TSC_RATIO_FRAC_BITS 48
 #define SVM_TSC_RATIO_FRAC_BITS 32
 
+/*
+ * Off unless the machine type turns it on (the fork's pc-*-precise<N>
+ * types, hw/i386/precise-machine.c) or -accel kvm,precise-tsc=on asks:
+ * an upstream machine type keeps stock QEMU's stream and behaviour.
+ */
 PreciseTsc precise_tsc = {
-    .enabled = true,
+    .enabled = false,
     .advance_limit_ms = 10 * 1000,
 };
 

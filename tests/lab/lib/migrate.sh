@@ -7,7 +7,7 @@
 #                               TAP lines, "# key=value" figures, awk
 #                               arithmetic (1 decimal); rc is 1 after any
 #                               not_ok
-#   mg_machine SMP              sets MACHINE: -M pc -cpu host -smp SMP,
+#   mg_machine SMP [TYPE]       sets MACHINE: -M TYPE (pc) -cpu host -smp SMP,
 #                               qboot as -bios if the payload has it
 #   mg_trace NAME               QEMU options: vm_state_notify (and the
 #                               fork's precise_tsc_*) trace events with
@@ -42,7 +42,7 @@ fig() { echo "# $1=$2"; }
 calc() { awk "BEGIN { printf \"%.1f\", $1 }"; }
 
 mg_machine() {
-    MACHINE="-M pc -cpu host -smp $1"
+    MACHINE="-M ${2:-pc} -cpu host -smp $1"
     [ -f /lab/qemu/share/qemu/qboot.rom ] &&
         MACHINE="$MACHINE -bios /lab/qemu/share/qemu/qboot.rom"
 }

@@ -4,28 +4,39 @@
 # with the tscprobe guest under real KVM (docs/tscprobe.md), same machine
 # and firmware as stock-restore.sh on both sides.
 #
-#   a. stock -> fork (precise-tsc=on), file: the stream loads, the guest
-#      resumes with the legacy semantics (figures as stock-restore's
-#      baseline), the fork reports no error.
-#   b. fork (precise-tsc=off) -> stock, file, and live over a unix socket:
-#      stock QEMU loads the stream and the guest runs on.
-#   c. fork (precise-tsc=on) -> stock, file, and live with the return path:
-#      stock rejects the unknown section "precise-tsc" cleanly: its
-#      migration status is "failed", the error names precise-tsc, it stays
-#      up; the live source learns of the failure and keeps running.
-#      (Documented: migrating to an unpatched QEMU needs precise-tsc=off.)
+# The contract (docs/precise-tsc.md, "Migration contract"): a machine
+# type stock 10.0 also has (here pc-i440fx-10.0) keeps stock's stream and
+# behaviour on the fork by default; the fork's own type (pc-i440fx-10.0-
+# precise1, what "-M pc" means on the fork) has precise TSC on.
+#
+#   a. stock -> fork, pc-i440fx-10.0 with precise-tsc=on asked for
+#      explicitly, file: the stream loads, the guest resumes with the
+#      legacy semantics (figures as stock-restore's baseline), the fork
+#      reports no error.
+#   b. fork, pc-i440fx-10.0 and no accelerator option (what libvirt
+#      starts) -> stock, file, and live over a unix socket: stock QEMU
+#      loads the stream and the guest runs on.
+#   c. fork with -M pc (its precise1 type) -> stock -M pc, file, and live
+#      with the return path: stock rejects the stream cleanly: status
+#      "failed", the error names the fork's machine type, it stays up;
+#      the live source learns of the failure and keeps running.
 #   d. the saved files' section lists (qemu-stream-sections: idstr,
 #      instance id, version id of every START/FULL section, the machine
-#      type, commands): fork with precise-tsc=off = stock; fork with
-#      precise-tsc=on = stock plus one "precise-tsc".
+#      type, commands): fork on pc-i440fx-10.0 = stock; fork on its
+#      precise1 type writes precise TSC state that stock's has not.
 set -u
 . /lab/tscprobe/lib.sh
 
 SECTIONS=/lab/progs/qemu-stream-sections
 SMP=2
 fw=/lab/qemu/share/qemu/qboot.rom
-MACHINE="-M pc -cpu host -smp $SMP"
-[ -f "$fw" ] && MACHINE="$MACHINE -bios $fw"
+UPSTREAM_TYPE=pc-i440fx-10.0
+FORK_TYPE=pc-i440fx-10.0-precise1
+CPU_ARGS="-cpu host -smp $SMP"
+[ -f "$fw" ] && CPU_ARGS="$CPU_ARGS -bios $fw"
+# The machine of the next tp_start; stock's "-M pc" is pc-i440fx-10.0.
+MACHINE="-M $UPSTREAM_TYPE $CPU_ARGS"
+machine() { MACHINE="-M $1 $CPU_ARGS"; }
 STOCK_QEMU=/lab/bin/lab-qemu-stock
 FORK_QEMU=/lab/bin/lab-qemu
 
@@ -245,7 +256,8 @@ load() {
 }
 
 # ---- a. stock -> fork (precise-tsc=on), file ----------------------------
-echo "# ---- a. stock QEMU -> fork (precise-tsc=on), file"
+echo "# ---- a. stock QEMU -> fork ($UPSTREAM_TYPE, precise-tsc=on), file"
+machine $UPSTREAM_TYPE
 use stock kvm
 source_vm a-src 3
 save a-src 3 "$tp_dir/stock.mig"
@@ -291,18 +303,22 @@ tp_hmp 4 quit
 exec 4>&-
 tp_stop_all
 
-# ---- b. fork (precise-tsc=off) -> stock, file ---------------------------
-echo "# ---- b. fork (precise-tsc=off) -> stock QEMU, file"
-use fork kvm,precise-tsc=off
+# ---- b. fork (upstream machine type, defaults) -> stock, file ------------
+echo "# ---- b. fork ($UPSTREAM_TYPE, no accelerator option) -> stock QEMU, file"
+machine $UPSTREAM_TYPE
+use fork kvm
 source_vm b-src 3
-save b-src 3 "$tp_dir/fork-off.mig"
+check "b: the fork on $UPSTREAM_TYPE keeps precise TSC off by default (path: legacy)" \
+    eval 'tp_hmp 3 "info precise-tsc" && tp_sync 3 binfo 5 &&
+          tr -d "\r" < "$tp_dir/b-src.hmp" | grep -q "^path: legacy,"'
+save b-src 3 "$tp_dir/fork-up.mig"
 use stock kvm
 dest_vm b-dst 4
-load b-dst 4 "$tp_dir/fork-off.mig"
+load b-dst 4 "$tp_dir/fork-up.mig"
 if [ "$mig" = completed ] && [ "$(tp_status 4 b-dst)" = paused ]; then
-    ok "b: stock loads the fork's precise-tsc=off stream"
+    ok "b: stock loads the fork's $UPSTREAM_TYPE stream"
 else
-    not_ok "b: stock loads the fork's precise-tsc=off stream (status: ${mig:-none})"
+    not_ok "b: stock loads the fork's $UPSTREAM_TYPE stream (status: ${mig:-none})"
     show b-dst
 fi
 resume b-dst 4
@@ -312,10 +328,15 @@ tp_hmp 4 quit
 exec 4>&-
 tp_stop_all
 
-# ---- c. fork (precise-tsc=on) -> stock, file ----------------------------
-echo "# ---- c. fork (precise-tsc=on) -> stock QEMU, file"
-use fork kvm,precise-tsc=on
+# ---- c. fork (its own machine type) -> stock, file -----------------------
+echo "# ---- c. fork (-M pc: $FORK_TYPE) -> stock QEMU (-M pc), file"
+machine pc
+use fork kvm
 source_vm c-src 3
+check "c: the fork's -M pc is $FORK_TYPE with precise TSC on" \
+    eval 'tp_hmp 3 "info precise-tsc" && tp_sync 3 cinfo 5 &&
+          tr -d "\r" < "$tp_dir/c-src.hmp" |
+          grep -Eq "^path: (offsets|tsc-state),"'
 save c-src 3 "$tp_dir/fork-on.mig"
 use stock kvm
 dest_vm c-dst 4
@@ -324,11 +345,11 @@ err=$(qemu_errors c-dst)
 echo "$err" | sed 's/^/# c-dst: /'
 echo "# c-dst: Migration status: ${mig:-none}"
 case "$mig" in
-failed*) ok "c: stock refuses the precise-tsc=on stream (status failed)" ;;
-*) not_ok "c: stock refuses the precise-tsc=on stream (status: ${mig:-none})" ;;
+failed*) ok "c: stock refuses the $FORK_TYPE stream (status failed)" ;;
+*) not_ok "c: stock refuses the $FORK_TYPE stream (status: ${mig:-none})" ;;
 esac
-check "c: stock's error names the section precise-tsc" \
-    eval 'echo "$err" | grep -q "Unknown savevm section or instance .precise-tsc."'
+check "c: stock's error names the fork's machine type" \
+    eval 'echo "$err" | grep -q "Machine type received is .$FORK_TYPE."'
 check "c: stock stays up after the failed load, VM not running" \
     eval 'tp_alive $(pid_of c-dst) && [ "$(tp_status 4 c-dst)" != running ]'
 tp_hmp 4 quit
@@ -338,7 +359,7 @@ tp_stop_all
 # ---- d. stream equivalence ----------------------------------------------
 echo "# ---- d. section lists of the saved streams"
 d_ok=1
-for s in stock fork-off fork-on; do
+for s in stock fork-up fork-on; do
     if "$SECTIONS" "$tp_dir/$s.mig" > "$tp_dir/$s.sections" \
         2> "$tp_dir/$s.sections.err"; then
         ok "d: $s.mig parsed, FULL sections match its JSON description" \
@@ -354,20 +375,26 @@ for s in stock fork-off fork-on; do
 done
 sed 's/^/# d: stock: /' "$tp_dir/stock.sections"
 if [ $d_ok = 1 ]; then
-    if cmp -s "$tp_dir/stock.list" "$tp_dir/fork-off.list"; then
-        ok "d: fork precise-tsc=off writes stock's sections (names, instances, versions, order)"
+    if cmp -s "$tp_dir/stock.list" "$tp_dir/fork-up.list"; then
+        ok "d: fork on $UPSTREAM_TYPE writes stock's sections (names, instances, versions, order, machine type)"
     else
-        not_ok "d: fork precise-tsc=off writes stock's sections"
-        diff "$tp_dir/stock.list" "$tp_dir/fork-off.list" | sed 's/^/# d: /'
+        not_ok "d: fork on $UPSTREAM_TYPE writes stock's sections"
+        diff "$tp_dir/stock.list" "$tp_dir/fork-up.list" | sed 's/^/# d: /'
     fi
-    pt=$(grep ' precise-tsc ' "$tp_dir/fork-on.list")
-    fig d.fork_on_extra "$pt"
-    grep -v '^full precise-tsc ' "$tp_dir/fork-on.list" > "$tp_dir/fork-on.rest"
-    if [ "$pt" = "full precise-tsc 0 1" ] &&
+    check "d: no precise TSC state in the fork's $UPSTREAM_TYPE stream" \
+        eval '! grep -aq precise-tsc "$tp_dir/fork-up.mig"'
+    check "d: the fork's $FORK_TYPE stream carries precise TSC state" \
+        grep -aq precise-tsc "$tp_dir/fork-on.mig"
+    fig d.fork_on_extra "$(grep precise-tsc "$tp_dir/fork-on.list" | tr '\n' ' ')"
+    # Beyond its machine type and its precise TSC state, the same.
+    grep -v ' precise-tsc ' "$tp_dir/fork-on.list" |
+        sed "s/^configuration $FORK_TYPE\$/configuration $UPSTREAM_TYPE/" \
+        > "$tp_dir/fork-on.rest"
+    if grep -qx "configuration $FORK_TYPE" "$tp_dir/fork-on.list" &&
         cmp -s "$tp_dir/stock.list" "$tp_dir/fork-on.rest"; then
-        ok "d: fork precise-tsc=on writes stock's sections plus 'full precise-tsc 0 1'"
+        ok "d: fork on $FORK_TYPE writes stock's sections but its machine type and precise TSC state"
     else
-        not_ok "d: fork precise-tsc=on writes stock's sections plus one precise-tsc"
+        not_ok "d: fork on $FORK_TYPE writes stock's sections but its machine type and precise TSC state"
         diff "$tp_dir/stock.list" "$tp_dir/fork-on.list" | sed 's/^/# d: /'
     fi
 fi
@@ -397,8 +424,9 @@ live() {
     if wait_mig 4 "$1-dst" 30; then dst_mig=$mig; fi
     echo "# $1: source status: ${src_mig:-none}; destination: ${dst_mig:-none}"
 }
-echo "# ---- b live: fork (precise-tsc=off) -> stock QEMU, unix socket"
-live lb kvm,precise-tsc=off
+echo "# ---- b live: fork ($UPSTREAM_TYPE, defaults) -> stock QEMU, unix socket"
+machine $UPSTREAM_TYPE
+live lb kvm
 check "b live: migration completed on both sides" \
     test "$src_mig" = completed -a "$dst_mig" = completed
 tp_pid=$(pid_of lb-dst)
@@ -409,16 +437,17 @@ tp_hmp 4 quit
 exec 3>&- 4>&-
 tp_stop_all
 
-echo "# ---- c live: fork (precise-tsc=on) -> stock QEMU, unix socket"
-live lc kvm,precise-tsc=on
+echo "# ---- c live: fork (-M pc: $FORK_TYPE) -> stock QEMU (-M pc), unix socket"
+machine pc
+live lc kvm
 qemu_errors lc-dst | sed 's/^/# lc-dst: /'
 qemu_errors lc-src | sed 's/^/# lc-src: /'
 case "$dst_mig" in
 failed*) ok "c live: stock refuses the stream (status failed)" ;;
 *) not_ok "c live: stock refuses the stream (status: ${dst_mig:-none})" ;;
 esac
-check "c live: stock's error names the section precise-tsc" \
-    eval 'qemu_errors lc-dst | grep -q "Unknown savevm section or instance .precise-tsc."'
+check "c live: stock's error names the fork's machine type" \
+    eval 'qemu_errors lc-dst | grep -q "Machine type received is .$FORK_TYPE."'
 case "$src_mig" in
 failed*) ok "c live: the source reports the migration failed" ;;
 *) not_ok "c live: the source reports the migration failed (status: ${src_mig:-none})" ;;
