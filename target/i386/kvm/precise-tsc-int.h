@@ -15,8 +15,6 @@
 #define PRECISE_TSC_F_ALL          (PRECISE_TSC_F_VALID | \
                                     PRECISE_TSC_F_KVM_PAIR)
 
-/* ref_tai_offset_s of a stream without it (an earlier fork's). */
-#define PRECISE_TSC_TAI_OFFSET_ABSENT INT32_MIN
 /* TAI - UTC is 37 s since 2017; anything this far off is bogus. */
 #define PRECISE_TSC_MAX_TAI_OFFSET 3600
 
@@ -35,20 +33,26 @@ typedef struct PreciseTscHostSample {
     bool from_kvm;
 } PreciseTscHostSample;
 
-/* The VM-wide TSC state at one reference instant. */
+/*
+ * The VM-wide TSC state at one reference instant. The per-vCPU arrays are
+ * indexed by the vCPU's slot (cpu_index, its place among the machine's
+ * possible CPUs), so a vCPU plugged or unplugged between capture and
+ * restore never shifts another's sample; sampled[] says which slots have
+ * one. What travels is precise-tsc-vcpu.h's, per vCPU.
+ */
 typedef struct PreciseTscState {
     uint32_t flags;
     uint32_t tsc_khz;
     int64_t ref_tai_ns;
-    /* TAI - UTC where sampled, 0 if unknown, or ..._ABSENT (old stream) */
-    int32_t ref_tai_offset_s;
+    int32_t ref_tai_offset_s;   /* TAI - UTC where sampled, 0 if unknown */
     uint64_t ref_kvmclock_ns;
     uint64_t bracket_ns;
-    uint32_t nr_vcpus;
-    uint64_t *guest_tsc;        /* per vCPU, at the reference instant */
-    uint64_t *tsc_adjust;       /* per vCPU IA32_TSC_ADJUST */
+    uint32_t nr_slots;          /* the machine's max_cpus */
+    bool *sampled;
+    uint64_t *guest_tsc;        /* at the reference instant */
+    uint64_t *tsc_adjust;       /* IA32_TSC_ADJUST */
     /* Local only, never migrated. */
-    uint64_t *tsc_deadline;     /* per vCPU, as KVM held it at capture */
+    uint64_t *tsc_deadline;     /* as KVM held it at capture */
     uint64_t ref_host_tsc;
 } PreciseTscState;
 
@@ -107,7 +111,9 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
 bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
                                    int64_t ref_tai_ns, uint64_t limit_ns,
                                    PreciseTscReport *r, Error **errp);
-void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus);
+bool precise_tsc_slot_sampled(int slot);
+int precise_tsc_sample_slot(CPUState *cs);
+void precise_tsc_drop_sample(void);
 uint32_t precise_tsc_nr_vcpus(void);
 void precise_tsc_stream_register(void);
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,

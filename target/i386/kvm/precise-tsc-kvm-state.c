@@ -82,9 +82,9 @@ static bool kvmclock_at(int64_t ref_tai, uint64_t *clock_ns, Error **errp)
 bool precise_tsc_kvm_state_capture(PreciseTscState *st,
                                    PreciseTscHostSample *hs, Error **errp)
 {
-    g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
+    g_autofree struct kvm_tsc_state *ks =
+        tsc_state_new(precise_tsc_nr_vcpus());
     CPUState *cs;
-    uint32_t i = 0;
     int ret = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_STATE, ks);
 
     if (ret < 0) {
@@ -94,18 +94,19 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
         const struct kvm_tsc_state_vcpu *v = tsc_state_vcpu(ks, cs);
+        int slot = cs->cpu_index;
 
         if (!v) {
-            error_setg(errp, "precise-tsc: KVM_GET_TSC_STATE lacks vCPU %u",
-                       i);
+            error_setg(errp, "precise-tsc: KVM_GET_TSC_STATE lacks vCPU %d",
+                       slot);
             return false;
         }
-        st->guest_tsc[i] = v->tsc;
-        st->tsc_adjust[i] = v->tsc_adjust;
+        st->guest_tsc[slot] = v->tsc;
+        st->tsc_adjust[slot] = v->tsc_adjust;
+        st->sampled[slot] = true;
         /* The legacy per-CPU field, from the same instant. */
         cpu->env.tsc = v->tsc;
         cpu->env.tsc_valid = true;
-        i++;
     }
     st->tsc_khz = ks->tsc_khz;
     hs->host_tsc = ks->host_tsc;
@@ -143,9 +144,15 @@ static int restore_tsc(const PreciseTscState *st, int64_t ref_tai_ns,
     ks->tai = ref_tai_ns;
     ks->max_elapsed = limit_ns;
     CPU_FOREACH(cs) {
+        int slot = precise_tsc_sample_slot(cs);
+
+        /* tsc_state_new() sized ks for every vCPU there is now. */
+        assert(i < ks->nr_vcpus);
         ks->vcpus[i].vcpu_id = kvm_arch_vcpu_id(cs);
-        ks->vcpus[i].tsc = st->guest_tsc[i];
-        ks->vcpus[i].tsc_adjust = st->tsc_adjust[i];
+        ks->vcpus[i].tsc = st->guest_tsc[slot];
+        /* A vCPU plugged in while stopped has its own, reset value. */
+        ks->vcpus[i].tsc_adjust = slot == cs->cpu_index ?
+                                  st->tsc_adjust[slot] : 0;
         i++;
     }
     ret = set_tsc_state(ks);
@@ -173,7 +180,8 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
                                    int64_t ref_tai_ns, uint64_t limit_ns,
                                    PreciseTscReport *r, Error **errp)
 {
-    g_autofree struct kvm_tsc_state *ks = tsc_state_new(st->nr_vcpus);
+    g_autofree struct kvm_tsc_state *ks =
+        tsc_state_new(precise_tsc_nr_vcpus());
     struct kvm_clock_tai ct = { 0 };
     int khz = precise_tsc_vcpus_khz(errp);
     int ret;
@@ -190,7 +198,7 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
     r->elapsed_applied_ns = ks->elapsed;
     r->bracket_ns = st->bracket_ns;
     r->host_tsc = ks->host_tsc;
-    r->vcpu0_tsc = st->guest_tsc[0] +
+    r->vcpu0_tsc = st->guest_tsc[precise_tsc_sample_slot(first_cpu)] +
                    tsc_cycles_from_ns(ks->elapsed, ks->tsc_khz);
     /*
      * kvmclock for the instant the TSCs were set at; the kernel adds the

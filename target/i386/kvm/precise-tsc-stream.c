@@ -1,10 +1,17 @@
 /*
- * Precise guest TSC save/restore: the VM-wide migration section
+ * Precise guest TSC save/restore: the migration stream
  *
- * One section for the whole VM, next to the legacy per-CPU fields (which
- * the capture fills from the same instant). Every field is checked on
- * load before anything is kept, so a bad stream fails the load with the
- * field named and applies nothing.
+ * The sample travels in a subsection of each vCPU's state,
+ * "cpu/precise-tsc" (precise-tsc-vcpu.h): the vCPU's own TSC and
+ * IA32_TSC_ADJUST at the reference instant, and the instant itself, the
+ * same in every vCPU's. It is sent only when a sample is pending, which
+ * only happens with precise TSC on; a machine type stock QEMU also has
+ * keeps it off (hw/i386/precise-machine.c), so stock's stream is
+ * untouched there.
+ *
+ * Every field is checked on load before anything is kept, and the
+ * instant must be the same in every vCPU's subsection, so a bad stream
+ * fails the load with the field and the vCPU named and applies nothing.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -13,188 +20,197 @@
 #include "qemu/error-report.h"
 #include "qemu/timer.h"
 #include "migration/vmstate.h"
+#include "migration/register.h"
 #include "system/kvm.h"
+#include "hw/core/cpu.h"
+#include "cpu.h"
 #include "precise-tsc-int.h"
 
-/*
- * The section's own buffer: a load lands here and post_load commits it
- * only when every field is valid, so a failed load leaves the pending
- * sample alone.
- */
-static PreciseTscState section;
-
-static bool nr_vcpus_valid(void *opaque, int version_id)
+static bool precise_tsc_vcpu_needed(void *opaque)
 {
-    PreciseTscState *st = opaque;
-    uint32_t here = precise_tsc_nr_vcpus();
+    CPUState *cs = CPU(opaque);
 
-    if (st->nr_vcpus != here) {
-        error_report("precise-tsc: stream field 'nr_vcpus' is %u, this VM "
-                     "has %u vCPUs", st->nr_vcpus, here);
+    return precise_tsc.pending && precise_tsc_slot_sampled(cs->cpu_index);
+}
+
+/* Saving copies the vCPU's part of the pending sample into its buffer. */
+static int precise_tsc_vcpu_pre_save(void *opaque)
+{
+    X86CPU *cpu = opaque;
+    PreciseTscVcpu *v = &cpu->precise_tsc;
+    const PreciseTscState *st = &precise_tsc.state;
+    int slot = CPU(cpu)->cpu_index;
+
+    v->flags = st->flags;
+    v->tsc_khz = st->tsc_khz;
+    v->ref_tai_ns = st->ref_tai_ns;
+    v->ref_tai_offset_s = st->ref_tai_offset_s;
+    v->ref_kvmclock_ns = st->ref_kvmclock_ns;
+    v->bracket_ns = st->bracket_ns;
+    v->guest_tsc = st->guest_tsc[slot];
+    v->tsc_adjust = st->tsc_adjust[slot];
+    return 0;
+}
+
+static bool fields_valid(const PreciseTscVcpu *v, int cpu_index)
+{
+    int64_t now = precise_tsc_tai_now();
+
+    if (v->flags & ~PRECISE_TSC_F_ALL || !(v->flags & PRECISE_TSC_F_VALID)) {
+        error_report("precise-tsc: vCPU %d: stream field 'flags' is 0x%x, "
+                     "expected the valid bit and no unknown bits",
+                     cpu_index, v->flags);
+        return false;
+    }
+    if (v->tsc_khz == 0 || v->tsc_khz > PRECISE_TSC_MAX_KHZ) {
+        error_report("precise-tsc: vCPU %d: stream field 'tsc_khz' is %u, "
+                     "outside 1..%u", cpu_index, v->tsc_khz,
+                     PRECISE_TSC_MAX_KHZ);
+        return false;
+    }
+    if (v->ref_tai_offset_s > PRECISE_TSC_MAX_TAI_OFFSET ||
+        v->ref_tai_offset_s < -PRECISE_TSC_MAX_TAI_OFFSET) {
+        error_report("precise-tsc: vCPU %d: stream field "
+                     "'ref_tai_offset_s' is %d, outside -%d..%d", cpu_index,
+                     v->ref_tai_offset_s, PRECISE_TSC_MAX_TAI_OFFSET,
+                     PRECISE_TSC_MAX_TAI_OFFSET);
+        return false;
+    }
+    if (v->ref_tai_ns > now + PRECISE_TSC_MAX_FUTURE_NS) {
+        error_report("precise-tsc: vCPU %d: stream field 'ref_tai_ns' is "
+                     "%" PRId64 " s in the future", cpu_index,
+                     (int64_t)((v->ref_tai_ns - now) /
+                               NANOSECONDS_PER_SECOND));
         return false;
     }
     return true;
 }
 
-/* Saving copies the pending sample into the section's buffer. */
-static int precise_tsc_pre_save(void *opaque)
+static bool same_instant(const PreciseTscVcpu *a, const PreciseTscVcpu *b)
 {
-    PreciseTscState *keep = &precise_tsc.state;
-    PreciseTscState *st = opaque;
+    return a->flags == b->flags && a->tsc_khz == b->tsc_khz &&
+           a->ref_tai_ns == b->ref_tai_ns &&
+           a->ref_tai_offset_s == b->ref_tai_offset_s &&
+           a->ref_kvmclock_ns == b->ref_kvmclock_ns &&
+           a->bracket_ns == b->bracket_ns;
+}
 
-    if (!precise_tsc.pending) {
-        /* No sample at this stop: the destination uses the legacy path. */
-        precise_tsc_state_resize(st, precise_tsc_nr_vcpus());
-        memset(st->guest_tsc, 0, st->nr_vcpus * sizeof(uint64_t));
-        memset(st->tsc_adjust, 0, st->nr_vcpus * sizeof(uint64_t));
-        st->flags = 0;
-        st->tsc_khz = 0;
+static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
+{
+    X86CPU *cpu = opaque;
+    CPUState *cs = CPU(cpu), *other;
+    PreciseTscVcpu *v = &cpu->precise_tsc;
+    PreciseTscState *st = &precise_tsc.state;
+    static bool warned_off;
+
+    if (!precise_tsc.enabled) {
+        /* Legacy semantics: env->tsc from the stream is written at load. */
+        if (!warned_off) {
+            warn_report("precise-tsc: the stream carries precise TSC state "
+                        "but precise-tsc is off here; restoring the legacy "
+                        "per-vCPU values");
+            warned_off = true;
+        }
         return 0;
     }
-    precise_tsc_state_resize(st, keep->nr_vcpus);
-    st->flags = keep->flags;
-    st->tsc_khz = keep->tsc_khz;
-    st->ref_tai_ns = keep->ref_tai_ns;
-    st->ref_tai_offset_s = keep->ref_tai_offset_s;
-    st->ref_kvmclock_ns = keep->ref_kvmclock_ns;
-    st->bracket_ns = keep->bracket_ns;
-    memcpy(st->guest_tsc, keep->guest_tsc, st->nr_vcpus * sizeof(uint64_t));
-    memcpy(st->tsc_adjust, keep->tsc_adjust,
-           st->nr_vcpus * sizeof(uint64_t));
+    if (!fields_valid(v, cs->cpu_index)) {
+        return -EINVAL;
+    }
+    if (cs->cpu_index >= st->nr_slots) {
+        error_report("precise-tsc: vCPU %d is beyond this VM's %u vCPU "
+                     "slots", cs->cpu_index, st->nr_slots);
+        return -EINVAL;
+    }
+    CPU_FOREACH(other) {
+        PreciseTscVcpu *o = &X86_CPU(other)->precise_tsc;
+
+        if (other != cs && o->loaded && !same_instant(v, o)) {
+            error_report("precise-tsc: vCPU %d's reference instant differs "
+                         "from vCPU %d's", cs->cpu_index, other->cpu_index);
+            return -EINVAL;
+        }
+    }
+    v->loaded = true;
+    if (!precise_tsc_kernel_supported()) {
+        return 0;
+    }
+    if (!precise_tsc.loaded) {
+        /* The first vCPU of this load: the VM-wide instant. */
+        st->flags = v->flags;
+        st->tsc_khz = v->tsc_khz;
+        st->ref_tai_ns = v->ref_tai_ns;
+        st->ref_tai_offset_s = v->ref_tai_offset_s;
+        st->ref_kvmclock_ns = v->ref_kvmclock_ns;
+        st->bracket_ns = v->bracket_ns;
+        precise_tsc.pending = true;
+        precise_tsc.loaded = true;
+    }
+    st->guest_tsc[cs->cpu_index] = v->guest_tsc;
+    st->tsc_adjust[cs->cpu_index] = v->tsc_adjust;
+    st->sampled[cs->cpu_index] = true;
     return 0;
 }
 
-static int precise_tsc_pre_load(void *opaque)
-{
-    PreciseTscState *st = opaque;
+const VMStateDescription vmstate_precise_tsc_vcpu = {
+    .name = "cpu/precise-tsc",
+    .version_id = 1,
+    .minimum_version_id = 1,
+    .needed = precise_tsc_vcpu_needed,
+    .pre_save = precise_tsc_vcpu_pre_save,
+    .post_load = precise_tsc_vcpu_post_load,
+    .fields = (const VMStateField[]) {
+        VMSTATE_UINT32(precise_tsc.flags, X86CPU),
+        VMSTATE_UINT32(precise_tsc.tsc_khz, X86CPU),
+        VMSTATE_INT64(precise_tsc.ref_tai_ns, X86CPU),
+        VMSTATE_INT32(precise_tsc.ref_tai_offset_s, X86CPU),
+        VMSTATE_UINT64(precise_tsc.ref_kvmclock_ns, X86CPU),
+        VMSTATE_UINT64(precise_tsc.bracket_ns, X86CPU),
+        VMSTATE_UINT64(precise_tsc.guest_tsc, X86CPU),
+        VMSTATE_UINT64(precise_tsc.tsc_adjust, X86CPU),
+        VMSTATE_END_OF_LIST()
+    },
+};
 
-    g_clear_pointer(&st->guest_tsc, g_free);
-    g_clear_pointer(&st->tsc_adjust, g_free);
-    st->nr_vcpus = 0;
-    /* A stream without the subsection: an earlier fork's. */
-    st->ref_tai_offset_s = PRECISE_TSC_TAI_OFFSET_ABSENT;
+/*
+ * At the start of every load (incoming migration, loadvm, a file): the
+ * load supersedes a sample captured at the last stop, and vCPUs whose
+ * subsections arrive in it are told apart from earlier loads.
+ */
+static int precise_tsc_load_setup(QEMUFile *f, void *opaque, Error **errp)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        X86_CPU(cs)->precise_tsc.loaded = false;
+    }
+    precise_tsc_drop_sample();
     /* Whatever the stream holds, KVM's rates may change with it. */
     precise_tsc.scaling_valid = false;
     return 0;
 }
 
-static bool fields_valid(const PreciseTscState *st)
-{
-    int64_t now = precise_tsc_tai_now();
-
-    if (st->flags & ~PRECISE_TSC_F_ALL) {
-        error_report("precise-tsc: stream field 'flags' has unknown bits "
-                     "0x%x", st->flags & ~PRECISE_TSC_F_ALL);
-        return false;
-    }
-    if (!(st->flags & PRECISE_TSC_F_VALID)) {
-        return true;
-    }
-    if (st->tsc_khz == 0 || st->tsc_khz > PRECISE_TSC_MAX_KHZ) {
-        error_report("precise-tsc: stream field 'tsc_khz' is %u, outside "
-                     "1..%u", st->tsc_khz, PRECISE_TSC_MAX_KHZ);
-        return false;
-    }
-    if (st->ref_tai_offset_s != PRECISE_TSC_TAI_OFFSET_ABSENT &&
-        (st->ref_tai_offset_s > PRECISE_TSC_MAX_TAI_OFFSET ||
-         st->ref_tai_offset_s < -PRECISE_TSC_MAX_TAI_OFFSET)) {
-        error_report("precise-tsc: stream field 'ref_tai_offset_s' is %d, "
-                     "outside -%d..%d", st->ref_tai_offset_s,
-                     PRECISE_TSC_MAX_TAI_OFFSET, PRECISE_TSC_MAX_TAI_OFFSET);
-        return false;
-    }
-    if (st->ref_tai_ns > now + PRECISE_TSC_MAX_FUTURE_NS) {
-        error_report("precise-tsc: stream field 'ref_tai_ns' is %" PRId64
-                     " s in the future",
-                     (int64_t)((st->ref_tai_ns - now) / NANOSECONDS_PER_SECOND));
-        return false;
-    }
-    return true;
-}
-
-static int precise_tsc_post_load(void *opaque, int version_id)
-{
-    PreciseTscState *st = opaque;
-    PreciseTscState *keep = &precise_tsc.state;
-
-    if (!fields_valid(st)) {
-        return -EINVAL;
-    }
-    if (!(st->flags & PRECISE_TSC_F_VALID) ||
-        !precise_tsc_kernel_supported()) {
-        /* Legacy semantics: env->tsc from the stream is written at load. */
-        precise_tsc.pending = false;
-        precise_tsc.loaded = false;
-        return 0;
-    }
-    precise_tsc_state_resize(keep, st->nr_vcpus);
-    keep->flags = st->flags;
-    keep->tsc_khz = st->tsc_khz;
-    keep->ref_tai_ns = st->ref_tai_ns;
-    keep->ref_tai_offset_s = st->ref_tai_offset_s;
-    keep->ref_kvmclock_ns = st->ref_kvmclock_ns;
-    keep->bracket_ns = st->bracket_ns;
-    memcpy(keep->guest_tsc, st->guest_tsc, st->nr_vcpus * sizeof(uint64_t));
-    memcpy(keep->tsc_adjust, st->tsc_adjust,
-           st->nr_vcpus * sizeof(uint64_t));
-    precise_tsc.pending = true;
-    precise_tsc.loaded = true;
-    return 0;
-}
-
-static bool tai_offset_needed(void *opaque)
-{
-    PreciseTscState *st = opaque;
-
-    return st->flags & PRECISE_TSC_F_VALID;
-}
-
 /*
- * The source host's TAI offset: ref_tai_ns minus it is the reference
- * instant in UTC, so that a destination whose TAI offset differs (one
- * host's NTP daemon sets it, the other's does not) measures the elapsed
- * time in a base both share (tsc_ref_in_local_tai()).
+ * The fork wrote its sample as a top-level section "precise-tsc" before
+ * the per-vCPU subsection: such a stream is refused by name rather than
+ * as an unknown section.
  */
-static const VMStateDescription vmstate_precise_tsc_tai_offset = {
-    .name = "precise-tsc/tai-offset",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .needed = tai_offset_needed,
-    .fields = (const VMStateField[]) {
-        VMSTATE_INT32(ref_tai_offset_s, PreciseTscState),
-        VMSTATE_END_OF_LIST()
-    },
-};
+static int precise_tsc_load_old_section(QEMUFile *f, void *opaque,
+                                        int version_id)
+{
+    error_report("precise-tsc: the stream holds the top-level section "
+                 "'precise-tsc' of a fork release before its migration "
+                 "contract; it cannot be loaded here (docs/precise-tsc.md)");
+    return -EINVAL;
+}
 
-static const VMStateDescription vmstate_precise_tsc = {
-    .name = "precise-tsc",
-    .version_id = 1,
-    .minimum_version_id = 1,
-    .pre_save = precise_tsc_pre_save,
-    .pre_load = precise_tsc_pre_load,
-    .post_load = precise_tsc_post_load,
-    .fields = (const VMStateField[]) {
-        VMSTATE_UINT32(flags, PreciseTscState),
-        VMSTATE_UINT32(tsc_khz, PreciseTscState),
-        VMSTATE_INT64(ref_tai_ns, PreciseTscState),
-        VMSTATE_UINT64(ref_kvmclock_ns, PreciseTscState),
-        VMSTATE_UINT64(bracket_ns, PreciseTscState),
-        VMSTATE_UINT32(nr_vcpus, PreciseTscState),
-        /* Before the arrays: never allocate for a bogus count. */
-        VMSTATE_VALIDATE("nr_vcpus", nr_vcpus_valid),
-        VMSTATE_VARRAY_UINT32_ALLOC(guest_tsc, PreciseTscState, nr_vcpus, 0,
-                                    vmstate_info_uint64, uint64_t),
-        VMSTATE_VARRAY_UINT32_ALLOC(tsc_adjust, PreciseTscState, nr_vcpus,
-                                    0, vmstate_info_uint64, uint64_t),
-        VMSTATE_END_OF_LIST()
-    },
-    .subsections = (const VMStateDescription * const []) {
-        &vmstate_precise_tsc_tai_offset,
-        NULL
-    },
+static SaveVMHandlers precise_tsc_load_handlers = {
+    .load_setup = precise_tsc_load_setup,
+    .load_state = precise_tsc_load_old_section,
 };
 
 void precise_tsc_stream_register(void)
 {
-    vmstate_register(NULL, 0, &vmstate_precise_tsc, &section);
+    /* No save handler: nothing of this entry is ever sent. */
+    register_savevm_live("precise-tsc", 0, 1, &precise_tsc_load_handlers,
+                         NULL);
 }

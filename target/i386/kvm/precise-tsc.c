@@ -12,6 +12,7 @@
 #include "system/kvm.h"
 #include "system/runstate.h"
 #include "system/system.h"
+#include "hw/boards.h"
 #include "hw/core/cpu.h"
 #include "cpu.h"
 #include "kvm_i386.h"
@@ -53,13 +54,55 @@ uint32_t precise_tsc_nr_vcpus(void)
     return n;
 }
 
-void precise_tsc_state_resize(PreciseTscState *st, uint32_t nr_vcpus)
+static void state_init(PreciseTscState *st, uint32_t nr_slots)
 {
-    st->nr_vcpus = nr_vcpus;
-    st->guest_tsc = g_renew(uint64_t, st->guest_tsc, nr_vcpus);
-    st->tsc_adjust = g_renew(uint64_t, st->tsc_adjust, nr_vcpus);
-    st->tsc_deadline = g_renew(uint64_t, st->tsc_deadline, nr_vcpus);
-    memset(st->tsc_deadline, 0, nr_vcpus * sizeof(uint64_t));
+    st->nr_slots = nr_slots;
+    st->sampled = g_new0(bool, nr_slots);
+    st->guest_tsc = g_new0(uint64_t, nr_slots);
+    st->tsc_adjust = g_new0(uint64_t, nr_slots);
+    st->tsc_deadline = g_new0(uint64_t, nr_slots);
+}
+
+bool precise_tsc_slot_sampled(int slot)
+{
+    const PreciseTscState *st = &precise_tsc.state;
+
+    return slot >= 0 && slot < st->nr_slots && st->sampled[slot];
+}
+
+/*
+ * The slot whose sample vCPU @cs is restored from: its own, or for a vCPU
+ * plugged in while the VM was stopped (no sample of its own), the first
+ * sampled vCPU's: KVM started it on the VM's TSC, which every vCPU of a
+ * VM shares, and it must stay in phase with the others. -1 if none.
+ */
+int precise_tsc_sample_slot(CPUState *cs)
+{
+    const PreciseTscState *st = &precise_tsc.state;
+
+    if (precise_tsc_slot_sampled(cs->cpu_index)) {
+        return cs->cpu_index;
+    }
+    for (uint32_t slot = 0; slot < st->nr_slots; slot++) {
+        if (st->sampled[slot]) {
+            return slot;
+        }
+    }
+    return -1;
+}
+
+/* Forget the pending sample (a reset or a load supersedes it). */
+void precise_tsc_drop_sample(void)
+{
+    PreciseTscState *st = &precise_tsc.state;
+
+    precise_tsc.pending = false;
+    precise_tsc.loaded = false;
+    st->flags = 0;
+    if (st->sampled) {
+        memset(st->sampled, 0, st->nr_slots * sizeof(bool));
+        memset(st->tsc_deadline, 0, st->nr_slots * sizeof(uint64_t));
+    }
 }
 
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
@@ -242,7 +285,6 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
 {
     CPUState *cs;
     TscScaling scaling;
-    uint32_t i = 0;
     int khz;
 
     if (!vcpus_scaling(&khz, &scaling, errp)) {
@@ -252,20 +294,21 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
 
     CPU_FOREACH(cs) {
         X86CPU *cpu = X86_CPU(cs);
+        int slot = cs->cpu_index;
         uint64_t offset, adjust = 0;
 
         if (precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
-            error_setg(errp, "precise-tsc: reading vCPU %u's TSC offset "
-                       "failed", i);
+            error_setg(errp, "precise-tsc: reading vCPU %d's TSC offset "
+                       "failed", slot);
             return false;
         }
         vcpu_msr(cs, KVM_GET_MSRS, MSR_TSC_ADJUST, &adjust);
-        st->guest_tsc[i] = tsc_guest_at(host_tsc, &scaling, offset);
-        st->tsc_adjust[i] = adjust;
+        st->guest_tsc[slot] = tsc_guest_at(host_tsc, &scaling, offset);
+        st->tsc_adjust[slot] = adjust;
+        st->sampled[slot] = true;
         /* The legacy per-CPU field, from the same instant. */
-        cpu->env.tsc = st->guest_tsc[i];
+        cpu->env.tsc = st->guest_tsc[slot];
         cpu->env.tsc_valid = true;
-        i++;
     }
     return true;
 }
@@ -274,13 +317,12 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
 static void capture_deadlines(PreciseTscState *st)
 {
     CPUState *cs;
-    uint32_t i = 0;
 
     CPU_FOREACH(cs) {
         uint64_t deadline = 0;
 
         vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
-        st->tsc_deadline[i++] = deadline;
+        st->tsc_deadline[cs->cpu_index] = deadline;
     }
 }
 
@@ -310,11 +352,10 @@ static void precise_tsc_capture(void)
     if (!precise_tsc_kernel_supported()) {
         return;
     }
-    precise_tsc_state_resize(st, precise_tsc_nr_vcpus());
+    precise_tsc_drop_sample();
     if (!capture_state(st, &hs, &err)) {
         warn_report_err(err);
-        precise_tsc.pending = false;
-        st->flags = 0;
+        precise_tsc_drop_sample();
         return;
     }
     st->flags = PRECISE_TSC_F_VALID |
@@ -329,8 +370,9 @@ static void precise_tsc_capture(void)
     precise_tsc_park_xen_timers();
     /* What the precise path adds to a migration's downtime, at stop. */
     precise_tsc.capture_ns = get_clock() - start;
-    trace_precise_tsc_capture_instant(hs.host_tsc, st->guest_tsc[0]);
-    trace_precise_tsc_capture(st->nr_vcpus, st->tsc_khz, hs.from_kvm,
+    trace_precise_tsc_capture_instant(hs.host_tsc,
+                                      st->guest_tsc[first_cpu->cpu_index]);
+    trace_precise_tsc_capture(precise_tsc_nr_vcpus(), st->tsc_khz, hs.from_kvm,
                               hs.bracket_ns, precise_tsc.capture_ns);
 }
 
@@ -339,19 +381,18 @@ static int set_vcpu_offsets(const PreciseTscState *st, uint64_t host_tsc,
                             uint64_t advance_cycles, Error **errp)
 {
     CPUState *cs;
-    uint32_t i = 0;
 
     CPU_FOREACH(cs) {
-        uint64_t target = st->guest_tsc[i] + advance_cycles;
+        int slot = precise_tsc_sample_slot(cs);
+        uint64_t target = st->guest_tsc[slot] + advance_cycles;
         uint64_t offset = tsc_offset_for(target, host_tsc, scaling);
         int ret = precise_tsc_vcpu_offset(cs, KVM_SET_DEVICE_ATTR, &offset);
 
         if (ret < 0) {
-            error_setg_errno(errp, -ret, "precise-tsc: setting vCPU %u's TSC "
-                             "offset failed", i);
+            error_setg_errno(errp, -ret, "precise-tsc: setting vCPU %d's TSC "
+                             "offset failed", cs->cpu_index);
             return ret;
         }
-        i++;
     }
     return 0;
 }
@@ -376,17 +417,15 @@ static int set_kvmclock(const PreciseTscHostSample *now, uint64_t clock_ns)
 static void rearm_tsc_deadlines(const PreciseTscState *st)
 {
     CPUState *cs;
-    uint32_t i = 0;
 
     CPU_FOREACH(cs) {
         uint64_t deadline = precise_tsc.loaded ?
                             X86_CPU(cs)->env.tsc_deadline :
-                            st->tsc_deadline[i];
+                            st->tsc_deadline[cs->cpu_index];
 
         if (deadline) {
             vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
         }
-        i++;
     }
 }
 
@@ -398,12 +437,6 @@ static int64_t ref_tai_here(const PreciseTscState *st, int32_t tai_offset_s,
                             PreciseTscReport *r)
 {
     r->tai_offset_s = tai_offset_s;
-    if (st->ref_tai_offset_s == PRECISE_TSC_TAI_OFFSET_ABSENT) {
-        /* An earlier fork's stream: its reference is CLOCK_TAI, as ours. */
-        r->source_tai_offset_s = 0;
-        r->time_base = TSC_TIME_BASE_TAI;
-        return st->ref_tai_ns;
-    }
     r->source_tai_offset_s = st->ref_tai_offset_s;
     return tsc_ref_in_local_tai(st->ref_tai_ns, st->ref_tai_offset_s,
                                 tai_offset_s, &r->time_base);
@@ -437,7 +470,7 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
     r->bracket_ns = MAX(st->bracket_ns, now.bracket_ns);
     cycles = tsc_cycles_from_ns(r->elapsed_applied_ns, khz);
     r->host_tsc = now.host_tsc;
-    r->vcpu0_tsc = st->guest_tsc[0] + cycles;
+    r->vcpu0_tsc = st->guest_tsc[precise_tsc_sample_slot(first_cpu)] + cycles;
 
     if (set_vcpu_offsets(st, now.host_tsc, &scaling, cycles, errp) < 0) {
         return false;
@@ -463,6 +496,9 @@ static void restore_legacy(const PreciseTscState *st)
         CPU_FOREACH(cs) {
             uint64_t tsc = X86_CPU(cs)->env.tsc;
 
+            if (!precise_tsc_slot_sampled(cs->cpu_index)) {
+                continue;       /* written at load: precise_tsc_owns_tsc_msr */
+            }
             if (vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
                 warn_report("precise-tsc: writing vCPU %d's MSR_IA32_TSC "
                             "failed", cs->cpu_index);
@@ -475,6 +511,24 @@ static void restore_legacy(const PreciseTscState *st)
                     "(MSR_IA32_TSC)");
     }
     precise_tsc.loaded = false;
+}
+
+/*
+ * A loaded sample must cover every vCPU: the stream's instant is the
+ * source's, and a vCPU without its subsection has no value for it.
+ */
+static bool stream_has_every_vcpu(Error **errp)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        if (!precise_tsc_slot_sampled(cs->cpu_index)) {
+            error_setg(errp, "precise-tsc: the stream has no precise TSC "
+                       "state for vCPU %d", cs->cpu_index);
+            return false;
+        }
+    }
+    return true;
 }
 
 static bool precise_tsc_restore(void)
@@ -490,7 +544,9 @@ static bool precise_tsc_restore(void)
     }
     precise_tsc.pending = false;
     r->from_stream = precise_tsc.loaded;
-    if (precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE) {
+    if (precise_tsc.loaded && !stream_has_every_vcpu(&err)) {
+        ok = false;
+    } else if (precise_tsc_kernel_path() == PRECISE_TSC_KPATH_TSC_STATE) {
         ok = precise_tsc_kvm_state_restore(
             st, ref_tai_here(st, precise_tsc_host_tai_offset(), r),
             precise_tsc.advance_limit_ms * SCALE_MS, r, &err);
@@ -539,19 +595,17 @@ static void precise_tsc_vm_state_change(void *opaque, bool running,
     }
 }
 
-bool precise_tsc_owns_tsc_msr(int level)
+bool precise_tsc_owns_tsc_msr(CPUState *cs, int level)
 {
     if (!precise_tsc.pending) {
         return false;
     }
     if (level == KVM_PUT_FULL_STATE && precise_tsc.loaded) {
-        return true;
+        /* A vCPU the stream did not cover gets its legacy value. */
+        return precise_tsc_slot_sampled(cs->cpu_index);
     }
-    /*
-     * A reset, or a load whose stream had no precise TSC state: the
-     * legacy value is the truth now and the captured sample is stale.
-     */
-    precise_tsc.pending = false;
+    /* A reset: the legacy value is the truth now, the sample stale. */
+    precise_tsc_drop_sample();
     return false;
 }
 
@@ -580,6 +634,7 @@ void precise_tsc_init(void)
     if (!precise_tsc.enabled) {
         return;
     }
+    state_init(&precise_tsc.state, current_machine->smp.max_cpus);
     qemu_add_machine_init_done_notifier(&precise_tsc_machine_done_notifier);
     qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
                                           PRECISE_TSC_HANDLER_PRIO);

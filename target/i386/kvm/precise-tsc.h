@@ -23,11 +23,11 @@ void precise_tsc_accel_class_init(ObjectClass *oc);
 void precise_tsc_init(void);
 
 /*
- * Whether kvm_put_msrs() must leave MSR_IA32_TSC alone at @level because
- * the precise path restores the TSC before the VM runs. Also drops a
- * pending sample that a reset or a legacy load has superseded.
+ * Whether kvm_put_msrs() must leave vCPU @cs's MSR_IA32_TSC alone at
+ * @level because the precise path restores the TSC before the VM runs.
+ * Also drops a pending sample that a reset has superseded.
  */
-bool precise_tsc_owns_tsc_msr(int level);
+bool precise_tsc_owns_tsc_msr(CPUState *cs, int level);
 
 /* Whether the TSC-deadline MSR write must wait for the restore. */
 bool precise_tsc_owns_tsc_deadline(void);

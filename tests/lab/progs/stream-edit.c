@@ -1,23 +1,27 @@
 /*
- * stream-edit: read and corrupt the fork's "precise-tsc" section in a
- * QEMU migration stream saved to a file
+ * stream-edit: read and corrupt the fork's per-vCPU "cpu/precise-tsc"
+ * subsections in a QEMU migration stream saved to a file
  * (tests/lab/tests/precise-bad-stream.sh).
  *
- *   stream-edit show IN               the section's offsets and fields,
- *                                     key=value
- *   stream-edit set IN OUT FIELD VAL  copy IN to OUT with FIELD replaced;
- *                                     VAL is a number (0x.. allowed), or
- *                                     +N / -N added to the stored value
- *   stream-edit cut IN OUT N          OUT = IN cut N bytes into the
- *                                     section's fields
+ *   stream-edit show IN                    every vCPU's subsection:
+ *                                          offsets and fields, key=value
+ *                                          (vcpus=N, then FIELD.I=...)
+ *   stream-edit set IN OUT FIELD VAL [I]   copy IN to OUT with FIELD of
+ *                                          the I-th subsection (default
+ *                                          0) replaced; VAL is a number
+ *                                          (0x.. allowed), or +N / -N
+ *                                          added to the stored value
+ *   stream-edit cut IN OUT N               OUT = IN cut N bytes into the
+ *                                          first subsection's fields
  *
- * The section (QEMU's savevm format, big-endian): a type byte
- * (QEMU_VM_SECTION_FULL 0x04 or QEMU_VM_SECTION_START 0x01), u32 section
- * id, u8 name length, the name, u32 instance id, u32 version id, then the
- * fields: u32 flags, u32 tsc_khz, i64 ref_tai_ns, u64 ref_kvmclock_ns,
- * u64 bracket_ns, u32 nr_vcpus, nr_vcpus x u64 guest_tsc, nr_vcpus x u64
- * tsc_adjust. The name also appears in the JSON description at the end of
- * the file; only an occurrence with the header bytes in front counts.
+ * A subsection (QEMU's savevm format, big-endian): QEMU_VM_SUBSECTION
+ * (0x05), u8 name length, the name, u32 version id, then the fields
+ * (target/i386/kvm/precise-tsc-stream.c): u32 flags, u32 tsc_khz, i64
+ * ref_tai_ns, i32 ref_tai_offset_s, u64 ref_kvmclock_ns, u64 bracket_ns,
+ * u64 guest_tsc, u64 tsc_adjust. The name also appears in the JSON
+ * description at the end of the file; only an occurrence with the
+ * subsection byte in front and room for the fields counts, and the
+ * subsections come in vCPU order (the CPUs' sections are saved so).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -29,20 +33,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char name[] = "precise-tsc";
+static const char name[] = "cpu/precise-tsc";
 
 static const struct field {
     const char *name;
     unsigned off, size;
+    bool is_signed;
 } fields[] = {
-    { "flags", 0, 4 },
-    { "tsc_khz", 4, 4 },
-    { "ref_tai_ns", 8, 8 },
-    { "ref_kvmclock_ns", 16, 8 },
-    { "bracket_ns", 24, 8 },
-    { "nr_vcpus", 32, 4 },
+    { "flags", 0, 4, false },
+    { "tsc_khz", 4, 4, false },
+    { "ref_tai_ns", 8, 8, true },
+    { "ref_tai_offset_s", 16, 4, true },
+    { "ref_kvmclock_ns", 20, 8, false },
+    { "bracket_ns", 28, 8, false },
+    { "guest_tsc", 36, 8, false },
+    { "tsc_adjust", 44, 8, false },
 };
-#define FIXED_SIZE 36
+#define FIELDS_SIZE 52
+#define MAX_SUBSECTIONS 1024
 
 static void die(const char *fmt, const char *arg)
 {
@@ -104,24 +112,31 @@ static void put_be(unsigned char *p, unsigned size, uint64_t v)
     }
 }
 
-/* Offset of the first field, or exits. Sets *sect to the type byte. */
-static size_t find_section(const unsigned char *buf, size_t len,
-                           size_t *sect)
+/*
+ * The offsets of every subsection's first field, in stream order, into
+ * fo[]; returns how many (exits if none).
+ */
+static unsigned find_subsections(const unsigned char *buf, size_t len,
+                                 size_t *fo)
 {
     size_t nl = strlen(name);
+    unsigned n = 0;
 
-    for (size_t i = 6; i + nl + 8 + FIXED_SIZE <= len; i++) {
-        if (buf[i - 1] != nl || memcmp(buf + i, name, nl)) {
+    for (size_t i = 2; i + nl + 4 + FIELDS_SIZE <= len; i++) {
+        if (buf[i - 1] != nl || buf[i - 2] != 0x05 ||
+            memcmp(buf + i, name, nl)) {
             continue;
         }
-        if (buf[i - 6] != 0x04 && buf[i - 6] != 0x01) {
-            continue;
+        if (n == MAX_SUBSECTIONS) {
+            die("more than %s subsections", "1024");
         }
-        *sect = i - 6;
-        return i + nl + 8;
+        fo[n++] = i + nl + 4;
+        i += nl + 4 + FIELDS_SIZE - 1;
     }
-    die("no %s section header in the stream", name);
-    return 0;
+    if (!n) {
+        die("no %s subsection in the stream", name);
+    }
+    return n;
 }
 
 static const struct field *field_named(const char *f)
@@ -177,54 +192,56 @@ static bool parse_number(const char *s, uint64_t *out)
 
 int main(int argc, char **argv)
 {
+    static size_t fo[MAX_SUBSECTIONS];
     unsigned char *buf;
-    size_t len, sect, fo;
+    size_t len;
+    unsigned n;
 
     if (argc < 3) {
         fprintf(stderr, "usage: stream-edit show IN | set IN OUT FIELD VAL"
-                " | cut IN OUT N\n");
+                " [I] | cut IN OUT N\n");
         return 2;
     }
     buf = slurp(argv[2], &len);
-    fo = find_section(buf, len, &sect);
+    n = find_subsections(buf, len, fo);
 
     if (!strcmp(argv[1], "show")) {
-        uint32_t n = get_be(buf + fo + 32, 4);
-
         printf("file_size=%zu\n", len);
-        printf("section_offset=%zu\n", sect);
-        printf("section_type=%u\n", buf[sect]);
-        printf("section_id=%" PRIu64 "\n", get_be(buf + sect + 1, 4));
-        printf("instance_id=%" PRIu64 "\n", get_be(buf + fo - 8, 4));
-        printf("version_id=%" PRIu64 "\n", get_be(buf + fo - 4, 4));
-        printf("fields_offset=%zu\n", fo);
-        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-            uint64_t v = get_be(buf + fo + fields[i].off, fields[i].size);
+        printf("vcpus=%u\n", n);
+        for (unsigned i = 0; i < n; i++) {
+            printf("fields_offset.%u=%zu\n", i, fo[i]);
+            printf("version_id.%u=%" PRIu64 "\n", i,
+                   get_be(buf + fo[i] - 4, 4));
+            for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+                uint64_t v = get_be(buf + fo[i] + fields[k].off,
+                                    fields[k].size);
 
-            if (!strcmp(fields[i].name, "ref_tai_ns")) {
-                printf("%s=%" PRId64 "\n", fields[i].name, (int64_t)v);
-            } else {
-                printf("%s=%" PRIu64 "\n", fields[i].name, v);
+                if (fields[k].is_signed && fields[k].size == 4) {
+                    printf("%s.%u=%" PRId32 "\n", fields[k].name, i,
+                           (int32_t)v);
+                } else if (fields[k].is_signed) {
+                    printf("%s.%u=%" PRId64 "\n", fields[k].name, i,
+                           (int64_t)v);
+                } else {
+                    printf("%s.%u=%" PRIu64 "\n", fields[k].name, i, v);
+                }
             }
         }
-        for (uint32_t i = 0; i < n && fo + FIXED_SIZE + 16 * n <= len; i++) {
-            printf("guest_tsc.%u=%" PRIu64 "\n", i,
-                   get_be(buf + fo + FIXED_SIZE + 8 * i, 8));
-            printf("tsc_adjust.%u=%" PRIu64 "\n", i,
-                   get_be(buf + fo + FIXED_SIZE + 8 * (n + i), 8));
-        }
-        printf("section_end=%zu\n", fo + FIXED_SIZE + 16 * (size_t)n);
         return 0;
     }
-    if (!strcmp(argv[1], "set") && argc == 6) {
+    if (!strcmp(argv[1], "set") && (argc == 6 || argc == 7)) {
         const struct field *f = field_named(argv[4]);
         const char *val = argv[5];
-        unsigned char *p = buf + fo + f->off;
-        uint64_t v;
+        uint64_t v, idx = 0;
+        unsigned char *p;
 
         if (!parse_number(val, &v)) {
             die("bad value %s", val);
         }
+        if (argc == 7 && (!parse_number(argv[6], &idx) || idx >= n)) {
+            die("no subsection %s", argv[6]);
+        }
+        p = buf + fo[idx] + f->off;
         if (val[0] == '+' || val[0] == '-') {
             v += get_be(p, f->size);
         }
@@ -233,12 +250,12 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(argv[1], "cut") && argc == 5) {
-        uint64_t n;
+        uint64_t cut;
 
-        if (!parse_number(argv[4], &n)) {
+        if (!parse_number(argv[4], &cut)) {
             die("bad length %s", argv[4]);
         }
-        spill(argv[3], buf, fo + n < len ? fo + n : len);
+        spill(argv[3], buf, fo[0] + cut < len ? fo[0] + cut : len);
         return 0;
     }
     die("bad arguments (%s)", argv[1]);

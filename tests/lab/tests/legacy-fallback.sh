@@ -14,11 +14,12 @@
 #      every vCPU, no backward step; the legacy figures (TSC error against
 #      saved + elapsed from KVM's offsets, the guest's TSC and kvmclock
 #      steps) are printed, not asserted: seed 000's semantics;
-#   c2. the saved stream carries the precise-tsc section, empty (flags 0:
-#      no sample on this kernel); a copy marked valid (flags 1, the guest
-#      TSCs in it 0) loads the same way: the destination uses the legacy
-#      fields (the real TSC), not the section (TSC 0 would be a backward
-#      step of the guest's age);
+#   c2. the saved stream carries no precise TSC state (no vCPU has a
+#      "cpu/precise-tsc" subsection: no sample on this kernel), only the
+#      legacy fields. (A stream with the subsections, from a kernel that
+#      has the offsets, loaded here would use the legacy fields as well;
+#      no host of the lab makes one for this one, so that load is not
+#      tested here.)
 #   d. a live migration over a unix socket between two of the fork's
 #      QEMUs (source with the default accelerator properties, destination
 #      with precise-tsc=on): completed, the destination runs, the guest
@@ -241,15 +242,10 @@ tp_stop_all
 t_stop=$(mg_t a 'vm_state_notify running 0')
 legacy_checks a
 
-# The stream: the section is there, with no sample in it.
-if "$EDIT" show "$tp_dir/s.state" > "$tp_dir/s.sect"; then
-    sed 's/^/# stream: /' "$tp_dir/s.sect"
-    sv() { sed -n "s/^$1=//p" "$tp_dir/s.sect"; }
-    check "stream carries the precise-tsc section, flags 0 (no sample on this kernel), nr_vcpus $SMP" \
-        test "$(sv flags)" = 0 -a "$(sv nr_vcpus)" = $SMP
-else
-    not_ok "stream carries the precise-tsc section (stream-edit show)"
-fi
+# The stream: no precise TSC state in it (stream-edit finds none).
+check "stream carries no cpu/precise-tsc subsection (no sample on this kernel)" \
+    eval '! "$EDIT" show "$tp_dir/s.state" > "$tp_dir/s.sect" 2>&1 &&
+          grep -q "no cpu/precise-tsc subsection" "$tp_dir/s.sect"'
 
 restore b 4 "$tp_dir/s.state" || exit 1
 dst_offs=$(mg_offsets $dpid $SMP)
@@ -276,27 +272,6 @@ fig b.dst_offsets "$dst_offs"
 fig b.tsc_error_vs_saved_plus_elapsed_ms "$(err_ms "$src_offs" "$dst_offs")"
 steps b saved b.post "$down_ms"
 
-# ---- c2. the same stream with its precise section marked valid --------------
-# flags 1 (valid), tsc_khz set; the guest TSCs in the section stay 0.
-if "$EDIT" set "$tp_dir/s.state" "$tp_dir/v1.state" flags 1 &&
-    "$EDIT" set "$tp_dir/v1.state" "$tp_dir/v.state" tsc_khz "$khz"; then
-    restore e 4 "$tp_dir/v.state" || exit 1
-    e_offs=$(mg_offsets $dpid $SMP)
-    info 4 e
-    tp_hmp 4 quit
-    exec 4>&-
-    tp_stop_all
-    legacy_checks e
-    runs_on "e: valid precise section, legacy kernel" saved e.post
-    fig e.dst_offsets "$e_offs"
-    fig e.tsc_error_vs_saved_plus_elapsed_ms \
-        "$(err_ms "$src_offs" "$e_offs")"
-    e_down=$(since_stop e)
-    fig e.host_downtime_ms "$e_down"
-    steps e saved e.post "$e_down"
-else
-    not_ok "stream-edit: mark the precise section valid"
-fi
 echo "# ======== end of legacy restore figures ========"
 
 # ---- d. live migration over a unix socket ---------------------------------

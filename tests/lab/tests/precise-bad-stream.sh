@@ -1,8 +1,9 @@
 #!/bin/sh
-# Malformed "precise-tsc" migration sections must fail the load cleanly:
-# a 2-vCPU tscprobe (docs/tscprobe.md) is saved to a file with
-# precise-tsc=on; /lab/progs/stream-edit (tests/lab/progs/stream-edit.c)
-# finds the section in the stream and writes corrupted copies; each is
+# Malformed precise TSC state (the per-vCPU "cpu/precise-tsc" subsections)
+# must fail the load cleanly: a 2-vCPU tscprobe (docs/tscprobe.md) is
+# saved to a file with precise-tsc=on; /lab/progs/stream-edit
+# (tests/lab/progs/stream-edit.c) finds the subsections in the stream and
+# writes corrupted copies; each is
 # loaded with migrate_incoming into a fresh destination (-S -incoming
 # defer; HMP's migrate_incoming does not exit QEMU on a failed load).
 # Each must end with the incoming migration "failed", QEMU alive and
@@ -54,14 +55,15 @@ tp_hmp 3 quit
 exec 3>&-
 tp_stop_all
 if ! "$EDIT" show "$good" > "$tp_dir/good.sect"; then
-    not_ok "stream-edit finds the precise-tsc section"
+    not_ok "stream-edit finds the cpu/precise-tsc subsections"
     exit 1
 fi
-ok "saved; stream-edit finds the precise-tsc section"
-sed 's/^/# section: /' "$tp_dir/good.sect"
+ok "saved; stream-edit finds the cpu/precise-tsc subsections"
+sed 's/^/# subsections: /' "$tp_dir/good.sect"
 sv() { sed -n "s/^$1=//p" "$tp_dir/good.sect"; }
-check "section: flags valid+kvm-pair (3), nr_vcpus $SMP, tsc_khz set" \
-    test "$(sv flags)" = 3 -a "$(sv nr_vcpus)" = $SMP -a "$(sv tsc_khz)" -gt 0
+check "one subsection per vCPU ($SMP), flags valid+kvm-pair (3), tsc_khz set, one instant" \
+    test "$(sv vcpus)" = $SMP -a "$(sv flags.0)" = 3 -a \
+    "$(sv tsc_khz.0)" -gt 0 -a "$(sv ref_tai_ns.0)" = "$(sv ref_tai_ns.1)"
 
 # ---- corrupted copies --------------------------------------------------------
 # case NAME FIELD-NAMED-IN-ERROR stream-edit-args...
@@ -102,11 +104,13 @@ bad() {
 }
 bad tsc_khz_zero tsc_khz tsc_khz 0
 bad tsc_khz_absurd tsc_khz tsc_khz 0xffffffff
-bad nr_vcpus_3 nr_vcpus nr_vcpus 3
 bad ref_tai_future ref_tai_ns ref_tai_ns +$YEAR_NS
+bad tai_offset_absurd ref_tai_offset_s ref_tai_offset_s 100000
 bad flags_unknown flags flags +0x100
-# Cut 20 bytes into the fields: inside ref_kvmclock_ns.
-bad truncated ref_kvmclock_ns cut 20
+# vCPU 1's instant 1 ns off vCPU 0's: each valid, together not one VM.
+bad instant_differs "reference instant differs" ref_tai_ns +1 1
+# Cut 24 bytes into the first subsection's fields: inside ref_kvmclock_ns.
+bad truncated ref_kvmclock_ns cut 24
 
 # ---- control: the unmodified stream loads and runs ---------------------------
 tp_start ctl 4 $MACHINE $MEM -S -incoming defer
