@@ -37,7 +37,7 @@ static bool precise_tsc_vcpu_needed(void *opaque)
 static int precise_tsc_vcpu_pre_save(void *opaque)
 {
     X86CPU *cpu = opaque;
-    PreciseTscVcpu *v = &cpu->precise_tsc;
+    PreciseTscVcpuSample *v = &cpu->precise_tsc;
     const PreciseTscState *st = &precise_tsc.state;
     int slot = CPU(cpu)->cpu_index;
 
@@ -52,7 +52,7 @@ static int precise_tsc_vcpu_pre_save(void *opaque)
     return 0;
 }
 
-static bool fields_valid(const PreciseTscVcpu *v, int cpu_index)
+static bool fields_valid(const PreciseTscVcpuSample *v, int cpu_index)
 {
     int64_t now = precise_tsc_tai_now();
 
@@ -86,7 +86,7 @@ static bool fields_valid(const PreciseTscVcpu *v, int cpu_index)
     return true;
 }
 
-static bool same_instant(const PreciseTscVcpu *a, const PreciseTscVcpu *b)
+static bool same_instant(const PreciseTscVcpuSample *a, const PreciseTscVcpuSample *b)
 {
     return a->flags == b->flags && a->tsc_khz == b->tsc_khz &&
            a->ref_tai_ns == b->ref_tai_ns &&
@@ -99,7 +99,7 @@ static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
 {
     X86CPU *cpu = opaque;
     CPUState *cs = CPU(cpu), *other;
-    PreciseTscVcpu *v = &cpu->precise_tsc;
+    PreciseTscVcpuSample *v = &cpu->precise_tsc;
     PreciseTscState *st = &precise_tsc.state;
     static bool warned_off;
 
@@ -122,7 +122,7 @@ static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
         return -EINVAL;
     }
     CPU_FOREACH(other) {
-        PreciseTscVcpu *o = &X86_CPU(other)->precise_tsc;
+        PreciseTscVcpuSample *o = &X86_CPU(other)->precise_tsc;
 
         if (other != cs && o->loaded && !same_instant(v, o)) {
             error_report("precise-tsc: vCPU %d's reference instant differs "

@@ -16,7 +16,7 @@
 #ifndef TARGET_I386_KVM_PRECISE_TSC_VCPU_H
 #define TARGET_I386_KVM_PRECISE_TSC_VCPU_H
 
-typedef struct PreciseTscVcpu {
+typedef struct PreciseTscVcpuSample {
     /* The VM-wide reference instant (same in every vCPU's subsection). */
     uint32_t flags;
     uint32_t tsc_khz;
@@ -29,7 +29,7 @@ typedef struct PreciseTscVcpu {
     uint64_t tsc_adjust;
     /* Local: this vCPU's subsection arrived in the current load. */
     bool loaded;
-} PreciseTscVcpu;
+} PreciseTscVcpuSample;
 
 extern const VMStateDescription vmstate_precise_tsc_vcpu;
 
