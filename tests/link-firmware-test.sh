@@ -30,11 +30,12 @@ mkdir -p "$data/keymaps"
 ln -s "$t/build/trace/trace-events-all" "$data/trace-events-all"
 echo ours > "$data/kvmvapic.bin"
 
-# Everything about the bundle a run could change, one line per entry.
+# Everything about the bundle a run could change, one line per entry (the
+# inode too, so a link replaced by an identical one counts as a change).
 state() {
     for e in "$data"/*; do
         if [ -L "$e" ]; then
-            echo "$(basename "$e") -> $(readlink "$e")"
+            echo "$(basename "$e") -> $(readlink "$e") $(ls -di "$e")"
         elif [ -d "$e" ]; then
             echo "$(basename "$e")/"
         else
@@ -88,6 +89,7 @@ else
     echo "# /usr/share/qemu/trace-events-all absent: the scratch case above" \
          "stands in for it"
 fi
+out2=""
 out=$("$script" "$t/build" 2>&1) && out2=$("$script" "$t/build" 2>&1)
 tap_check "real firmware directories: two runs succeed" test $? = 0
 [ -z "$out$out2" ] || echo "$out$out2" | sed 's/^/# /'
@@ -101,3 +103,13 @@ if [ -f /usr/share/seabios/bios-256k.bin ]; then
 else
     tap_fail "seabios is not installed (scripts/install-deps installs it)"
 fi
+# What an x86_64 QEMU 10.0 loads at run time (machine firmware, VGA and
+# NIC option ROMs, the linux/multiboot/pvh boot ROMs), all from the
+# packages scripts/install-deps installs.
+missing=""
+for fw in vgabios-stdvga.bin efi-e1000.rom efi-virtio.rom kvmvapic.bin \
+    linuxboot_dma.bin multiboot_dma.bin pvh.bin qboot.rom; do
+    [ -e "$data/$fw" ] || missing="$missing $fw"
+done
+tap_check "real firmware directories: x86_64's runtime firmware linked${missing:+ (missing:$missing)}" \
+    test -z "$missing"
