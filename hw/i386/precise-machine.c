@@ -16,11 +16,13 @@
  * "-accel kvm,precise-tsc=off" (or =on on an upstream type) still wins.
  */
 static GlobalProperty precise_machine_compat[] = {
-    { TYPE_KVM_ACCEL, "precise-tsc", "on" },
+    /* Defensive: never an error on an accelerator without the property. */
+    { TYPE_KVM_ACCEL, "precise-tsc", "on", .optional = true },
 };
 
 void precise_machine_options(MachineClass *mc)
 {
+    /* Upstream's desc is a string literal; this one lives as long as mc. */
     mc->desc = g_strdup_printf("%s, precise guest time", mc->desc);
     compat_props_add(mc->compat_props, precise_machine_compat,
                      G_N_ELEMENTS(precise_machine_compat));

@@ -37,6 +37,7 @@ void precise_machine_options(MachineClass *mc);
         namesym##_machine_##major##_##minor##_options(mc);                  \
         precise_machine_options(mc);                                        \
         mc->init = initfn;                                                  \
+        MACHINE_VER_DEPRECATION(major, minor);                              \
         mc->is_default = isdefault;                                         \
         mc->alias = malias;                                                 \
     }                                                                       \
@@ -46,11 +47,14 @@ void precise_machine_options(MachineClass *mc);
                                   stringify(minor) "-precise"               \
                                   stringify(fork)),                         \
         .parent = TYPE_PC_MACHINE,                                          \
-        .class_init = namesym##_precise_##major##_##minor##_##fork##_class_init, \
+        .class_init =                                                       \
+            namesym##_precise_##major##_##minor##_##fork##_class_init,      \
     };                                                                      \
     static void namesym##_precise_##major##_##minor##_##fork##_register(    \
         void)                                                               \
     {                                                                       \
+        /* Deprecated and deleted with the upstream type it extends. */     \
+        MACHINE_VER_DELETION(major, minor);                                 \
         type_register_static(                                               \
             &namesym##_precise_##major##_##minor##_##fork##_info);          \
     }                                                                       \

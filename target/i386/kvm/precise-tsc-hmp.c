@@ -37,9 +37,10 @@ void hmp_info_precise_tsc(Monitor *mon, const QDict *qdict)
     if (hmp_handle_error(mon, err)) {
         return;
     }
-    monitor_printf(mon, "path: %s, tsc_khz: %u, master clock: %s\n",
+    monitor_printf(mon, "path: %s, tsc_khz: %u, master clock: %s, "
+                   "legacy fallbacks: %u\n",
                    PreciseTscPath_str(info->path), info->tsc_khz,
-                   info->master_clock ? "on" : "off");
+                   info->master_clock ? "on" : "off", info->legacy_fallbacks);
     for (v = info->vcpus; v; v = v->next) {
         monitor_printf(mon, "vcpu %" PRId64 ":", v->value->cpu_index);
         if (v->value->has_tsc_offset) {

@@ -49,6 +49,7 @@ typedef struct PreciseTscState {
     uint64_t bracket_ns;
     uint32_t nr_slots;          /* the machine's max_cpus */
     bool *sampled;
+    bool *present_at_load;      /* vCPUs there when the load began */
     uint64_t *guest_tsc;        /* at the reference instant */
     uint64_t *tsc_adjust;       /* IA32_TSC_ADJUST */
     /* Local only, never migrated. */
@@ -83,6 +84,11 @@ typedef struct PreciseTsc {
     /* Policy (accelerator properties). */
     bool enabled;
     uint64_t advance_limit_ms;
+    /*
+     * Enabled, and KVM is the accelerator at machine init done (with
+     * "-accel kvm:tcg" a failed KVM init leaves enabled set and no state).
+     */
+    bool active;
     /* Kernel support, probed on first use. */
     bool probed;
     bool supported;
@@ -92,6 +98,8 @@ typedef struct PreciseTsc {
     PreciseTscState state;
     /* What the last restore did. */
     PreciseTscReport last;
+    /* Restores that failed and fell back to the legacy values. */
+    uint32_t legacy_fallbacks;
     int64_t capture_ns;         /* host time the last capture took */
     /* The TSC scaling KVM applied at the last capture or restore. */
     bool scaling_valid;
@@ -114,6 +122,7 @@ bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
 bool precise_tsc_slot_sampled(int slot);
 int precise_tsc_sample_slot(CPUState *cs);
 void precise_tsc_drop_sample(void);
+void precise_tsc_note_vcpus_at_load(void);
 uint32_t precise_tsc_nr_vcpus(void);
 void precise_tsc_stream_register(void);
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,

@@ -21,9 +21,20 @@
 #include <linux/kvm.h>
 #include <linux/kvm_precise_tsc.h>
 #include "precise-tsc-int.h"
+#include "trace.h"
 
 #define NEEDED_CAPS (KVM_PRECISE_TSC_HAS_CLOCK_TAI | \
                      KVM_PRECISE_TSC_HAS_TSC_STATE)
+
+/*
+ * KVM_{GET,SET}_TSC_STATE fail with -EBUSY, changing nothing, while any
+ * vCPU is inside an ioctl. QEMU calls them with the VM stopped and the
+ * BQL held, so only a vCPU ioctl that does not take the BQL (a vCPU
+ * thread on its way out of KVM_RUN, another process on the VM's fds) can
+ * collide: retry for a bounded time, then fail to the legacy path.
+ */
+#define TSC_STATE_BUSY_RETRIES  100
+#define TSC_STATE_BUSY_WAIT_US  1000
 
 bool precise_tsc_kvm_state_supported(void)
 {
@@ -35,6 +46,23 @@ bool precise_tsc_kvm_state_supported(void)
         supported = caps > 0 && (caps & NEEDED_CAPS) == NEEDED_CAPS;
     }
     return supported;
+}
+
+/* One of KVM_{GET,SET}_TSC_STATE, retried while the kernel is busy. */
+static int tsc_state_ioctl(unsigned long type, struct kvm_tsc_state *ks)
+{
+    int ret, busy = 0;
+
+    while ((ret = kvm_vm_ioctl(kvm_state, type, ks)) == -EBUSY &&
+           busy < TSC_STATE_BUSY_RETRIES) {
+        busy++;
+        g_usleep(TSC_STATE_BUSY_WAIT_US);
+    }
+    if (busy) {
+        trace_precise_tsc_state_busy(type == KVM_GET_TSC_STATE ? "get" : "set",
+                                     busy, ret);
+    }
+    return ret;
 }
 
 static struct kvm_tsc_state *tsc_state_new(uint32_t nr_vcpus)
@@ -85,7 +113,7 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
     g_autofree struct kvm_tsc_state *ks =
         tsc_state_new(precise_tsc_nr_vcpus());
     CPUState *cs;
-    int ret = kvm_vm_ioctl(kvm_state, KVM_GET_TSC_STATE, ks);
+    int ret = tsc_state_ioctl(KVM_GET_TSC_STATE, ks);
 
     if (ret < 0) {
         error_setg_errno(errp, -ret, "precise-tsc: KVM_GET_TSC_STATE failed");
@@ -120,7 +148,7 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
 
 static int set_tsc_state(struct kvm_tsc_state *ks)
 {
-    return kvm_vm_ioctl(kvm_state, KVM_SET_TSC_STATE, ks);
+    return tsc_state_ioctl(KVM_SET_TSC_STATE, ks);
 }
 
 /*

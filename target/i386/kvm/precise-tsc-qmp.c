@@ -127,7 +127,7 @@ PreciseTscInfo *qmp_x_query_precise_tsc(Error **errp)
         error_setg(errp, "x-query-precise-tsc needs the KVM accelerator");
         return NULL;
     }
-    offsets = precise_tsc.enabled && precise_tsc_kernel_supported();
+    offsets = precise_tsc.active && precise_tsc_kernel_supported();
     khz = guest_tsc_khz();
 
     info = g_new0(PreciseTscInfo, 1);
@@ -142,5 +142,6 @@ PreciseTscInfo *qmp_x_query_precise_tsc(Error **errp)
     if (precise_tsc.last.valid) {
         info->last_restore = restore_to_qapi(&precise_tsc.last);
     }
+    info->legacy_fallbacks = precise_tsc.legacy_fallbacks;
     return info;
 }

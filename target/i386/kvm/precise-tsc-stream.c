@@ -26,11 +26,15 @@
 #include "cpu.h"
 #include "precise-tsc-int.h"
 
+/*
+ * Every vCPU's, while a sample is pending: a vCPU plugged in after the
+ * stop carries the values it is restored with (in phase with the
+ * others), so the destination, which has it from the start, finds its
+ * subsection.
+ */
 static bool precise_tsc_vcpu_needed(void *opaque)
 {
-    CPUState *cs = CPU(opaque);
-
-    return precise_tsc.pending && precise_tsc_slot_sampled(cs->cpu_index);
+    return precise_tsc.pending;
 }
 
 /* Saving copies the vCPU's part of the pending sample into its buffer. */
@@ -39,7 +43,7 @@ static int precise_tsc_vcpu_pre_save(void *opaque)
     X86CPU *cpu = opaque;
     PreciseTscVcpuSample *v = &cpu->precise_tsc;
     const PreciseTscState *st = &precise_tsc.state;
-    int slot = CPU(cpu)->cpu_index;
+    int slot = precise_tsc_sample_slot(CPU(cpu));
 
     v->flags = st->flags;
     v->tsc_khz = st->tsc_khz;
@@ -48,7 +52,8 @@ static int precise_tsc_vcpu_pre_save(void *opaque)
     v->ref_kvmclock_ns = st->ref_kvmclock_ns;
     v->bracket_ns = st->bracket_ns;
     v->guest_tsc = st->guest_tsc[slot];
-    v->tsc_adjust = st->tsc_adjust[slot];
+    /* A vCPU plugged in after the sample has its own, reset value. */
+    v->tsc_adjust = slot == CPU(cpu)->cpu_index ? st->tsc_adjust[slot] : 0;
     return 0;
 }
 
@@ -86,24 +91,33 @@ static bool fields_valid(const PreciseTscVcpuSample *v, int cpu_index)
     return true;
 }
 
-static bool same_instant(const PreciseTscVcpuSample *a, const PreciseTscVcpuSample *b)
+/* Whether @v holds the instant already loaded into @st. */
+static bool same_instant(const PreciseTscVcpuSample *v,
+                         const PreciseTscState *st)
 {
-    return a->flags == b->flags && a->tsc_khz == b->tsc_khz &&
-           a->ref_tai_ns == b->ref_tai_ns &&
-           a->ref_tai_offset_s == b->ref_tai_offset_s &&
-           a->ref_kvmclock_ns == b->ref_kvmclock_ns &&
-           a->bracket_ns == b->bracket_ns;
+    return v->flags == st->flags && v->tsc_khz == st->tsc_khz &&
+           v->ref_tai_ns == st->ref_tai_ns &&
+           v->ref_tai_offset_s == st->ref_tai_offset_s &&
+           v->ref_kvmclock_ns == st->ref_kvmclock_ns &&
+           v->bracket_ns == st->bracket_ns;
 }
 
+/*
+ * Each vCPU's subsection in turn. The first of a load supersedes the
+ * pending sample, whether it was captured at the last stop or loaded
+ * before: this holds without load_setup, which COLO's checkpoints do not
+ * run. A later one must carry the same instant. A field that fails a
+ * check drops what this load kept, so the load applies nothing.
+ */
 static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
 {
     X86CPU *cpu = opaque;
-    CPUState *cs = CPU(cpu), *other;
+    CPUState *cs = CPU(cpu);
     PreciseTscVcpuSample *v = &cpu->precise_tsc;
     PreciseTscState *st = &precise_tsc.state;
     static bool warned_off;
 
-    if (!precise_tsc.enabled) {
+    if (!precise_tsc.active) {
         /* Legacy semantics: env->tsc from the stream is written at load. */
         if (!warned_off) {
             warn_report("precise-tsc: the stream carries precise TSC state "
@@ -114,28 +128,29 @@ static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
         return 0;
     }
     if (!fields_valid(v, cs->cpu_index)) {
-        return -EINVAL;
+        goto fail;
     }
     if (cs->cpu_index >= st->nr_slots) {
         error_report("precise-tsc: vCPU %d is beyond this VM's %u vCPU "
                      "slots", cs->cpu_index, st->nr_slots);
-        return -EINVAL;
+        goto fail;
     }
-    CPU_FOREACH(other) {
-        PreciseTscVcpuSample *o = &X86_CPU(other)->precise_tsc;
-
-        if (other != cs && o->loaded && !same_instant(v, o)) {
-            error_report("precise-tsc: vCPU %d's reference instant differs "
-                         "from vCPU %d's", cs->cpu_index, other->cpu_index);
-            return -EINVAL;
-        }
+    /*
+     * Only a kernel with the precise path keeps a loaded sample; without
+     * it the legacy per-vCPU values apply and the instants are not
+     * compared.
+     */
+    if (precise_tsc.loaded && !same_instant(v, st)) {
+        error_report("precise-tsc: vCPU %d's reference instant differs "
+                     "from the other vCPUs'", cs->cpu_index);
+        goto fail;
     }
-    v->loaded = true;
     if (!precise_tsc_kernel_supported()) {
         return 0;
     }
     if (!precise_tsc.loaded) {
-        /* The first vCPU of this load: the VM-wide instant. */
+        precise_tsc_drop_sample();
+        precise_tsc_note_vcpus_at_load();
         st->flags = v->flags;
         st->tsc_khz = v->tsc_khz;
         st->ref_tai_ns = v->ref_tai_ns;
@@ -149,6 +164,10 @@ static int precise_tsc_vcpu_post_load(void *opaque, int version_id)
     st->tsc_adjust[cs->cpu_index] = v->tsc_adjust;
     st->sampled[cs->cpu_index] = true;
     return 0;
+
+fail:
+    precise_tsc_drop_sample();
+    return -EINVAL;
 }
 
 const VMStateDescription vmstate_precise_tsc_vcpu = {
@@ -172,17 +191,11 @@ const VMStateDescription vmstate_precise_tsc_vcpu = {
 };
 
 /*
- * At the start of every load (incoming migration, loadvm, a file): the
- * load supersedes a sample captured at the last stop, and vCPUs whose
- * subsections arrive in it are told apart from earlier loads.
+ * At the start of a load (incoming migration, loadvm, a file): it
+ * supersedes the pending sample even if it carries no subsection.
  */
 static int precise_tsc_load_setup(QEMUFile *f, void *opaque, Error **errp)
 {
-    CPUState *cs;
-
-    CPU_FOREACH(cs) {
-        X86_CPU(cs)->precise_tsc.loaded = false;
-    }
     precise_tsc_drop_sample();
     /* Whatever the stream holds, KVM's rates may change with it. */
     precise_tsc.scaling_valid = false;
@@ -203,7 +216,7 @@ static int precise_tsc_load_old_section(QEMUFile *f, void *opaque,
     return -EINVAL;
 }
 
-static SaveVMHandlers precise_tsc_load_handlers = {
+static const SaveVMHandlers precise_tsc_load_handlers = {
     .load_setup = precise_tsc_load_setup,
     .load_state = precise_tsc_load_old_section,
 };

@@ -27,8 +27,6 @@ typedef struct PreciseTscVcpuSample {
     /* This vCPU at that instant. */
     uint64_t guest_tsc;
     uint64_t tsc_adjust;
-    /* Local: this vCPU's subsection arrived in the current load. */
-    bool loaded;
 } PreciseTscVcpuSample;
 
 extern const VMStateDescription vmstate_precise_tsc_vcpu;

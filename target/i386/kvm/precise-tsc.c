@@ -58,6 +58,7 @@ static void state_init(PreciseTscState *st, uint32_t nr_slots)
 {
     st->nr_slots = nr_slots;
     st->sampled = g_new0(bool, nr_slots);
+    st->present_at_load = g_new0(bool, nr_slots);
     st->guest_tsc = g_new0(uint64_t, nr_slots);
     st->tsc_adjust = g_new0(uint64_t, nr_slots);
     st->tsc_deadline = g_new0(uint64_t, nr_slots);
@@ -71,10 +72,12 @@ bool precise_tsc_slot_sampled(int slot)
 }
 
 /*
- * The slot whose sample vCPU @cs is restored from: its own, or for a vCPU
- * plugged in while the VM was stopped (no sample of its own), the first
+ * The slot whose sample vCPU @cs is saved or restored from: its own, or
+ * for a vCPU plugged in after the sample (none of its own), the first
  * sampled vCPU's: KVM started it on the VM's TSC, which every vCPU of a
- * VM shares, and it must stay in phase with the others. -1 if none.
+ * VM shares, and it must stay in phase with the others. Only called
+ * while a sample is pending, which always has a sampled slot
+ * (precise_tsc_vcpu_destroyed() drops a sample left with none).
  */
 int precise_tsc_sample_slot(CPUState *cs)
 {
@@ -88,7 +91,7 @@ int precise_tsc_sample_slot(CPUState *cs)
             return slot;
         }
     }
-    return -1;
+    g_assert_not_reached();
 }
 
 /* Forget the pending sample (a reset or a load supersedes it). */
@@ -101,8 +104,42 @@ void precise_tsc_drop_sample(void)
     st->flags = 0;
     if (st->sampled) {
         memset(st->sampled, 0, st->nr_slots * sizeof(bool));
+        memset(st->present_at_load, 0, st->nr_slots * sizeof(bool));
         memset(st->tsc_deadline, 0, st->nr_slots * sizeof(uint64_t));
     }
+}
+
+/*
+ * At the first vCPU subsection of a load: the vCPUs the stream must
+ * cover, told apart from those plugged in after the load.
+ */
+void precise_tsc_note_vcpus_at_load(void)
+{
+    CPUState *cs;
+
+    CPU_FOREACH(cs) {
+        precise_tsc.state.present_at_load[cs->cpu_index] = true;
+    }
+}
+
+void precise_tsc_vcpu_destroyed(CPUState *cs)
+{
+    PreciseTscState *st = &precise_tsc.state;
+    int slot = cs->cpu_index;
+
+    if (!precise_tsc.active || slot < 0 || slot >= st->nr_slots) {
+        return;
+    }
+    /* A vCPU plugged into this slot later has no sample of its own. */
+    st->sampled[slot] = false;
+    st->present_at_load[slot] = false;
+    st->tsc_deadline[slot] = 0;
+    for (slot = 0; slot < st->nr_slots; slot++) {
+        if (st->sampled[slot]) {
+            return;
+        }
+    }
+    precise_tsc_drop_sample();
 }
 
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
@@ -296,13 +333,20 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
         X86CPU *cpu = X86_CPU(cs);
         int slot = cs->cpu_index;
         uint64_t offset, adjust = 0;
+        int ret = precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &offset);
 
-        if (precise_tsc_vcpu_offset(cs, KVM_GET_DEVICE_ATTR, &offset) < 0) {
-            error_setg(errp, "precise-tsc: reading vCPU %d's TSC offset "
-                       "failed", slot);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "precise-tsc: reading vCPU %d's TSC "
+                             "offset failed", slot);
             return false;
         }
-        vcpu_msr(cs, KVM_GET_MSRS, MSR_TSC_ADJUST, &adjust);
+        /* KVM emulates IA32_TSC_ADJUST on every host: a failure is real. */
+        ret = vcpu_msr(cs, KVM_GET_MSRS, MSR_TSC_ADJUST, &adjust);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "precise-tsc: reading vCPU %d's "
+                             "IA32_TSC_ADJUST failed", slot);
+            return false;
+        }
         st->guest_tsc[slot] = tsc_guest_at(host_tsc, &scaling, offset);
         st->tsc_adjust[slot] = adjust;
         st->sampled[slot] = true;
@@ -313,17 +357,26 @@ static bool capture_vcpus(PreciseTscState *st, uint64_t host_tsc,
     return true;
 }
 
-/* KVM arms the deadline against the TSC, so it is restored after it. */
-static void capture_deadlines(PreciseTscState *st)
+/*
+ * KVM arms the deadline against the TSC, so it is restored after it.
+ * KVM emulates the MSR on every host (0 without an in-kernel LAPIC).
+ */
+static bool capture_deadlines(PreciseTscState *st, Error **errp)
 {
     CPUState *cs;
 
     CPU_FOREACH(cs) {
         uint64_t deadline = 0;
+        int ret = vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
 
-        vcpu_msr(cs, KVM_GET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
+        if (ret < 0) {
+            error_setg_errno(errp, -ret, "precise-tsc: reading vCPU %d's "
+                             "TSC deadline failed", cs->cpu_index);
+            return false;
+        }
         st->tsc_deadline[cs->cpu_index] = deadline;
     }
+    return true;
 }
 
 static bool capture_state(PreciseTscState *st, PreciseTscHostSample *hs,
@@ -337,8 +390,7 @@ static bool capture_state(PreciseTscState *st, PreciseTscHostSample *hs,
                !capture_vcpus(st, hs->host_tsc, errp)) {
         return false;
     }
-    capture_deadlines(st);
-    return true;
+    return capture_deadlines(st, errp);
 }
 
 /* At VM stop: one sample for the whole VM. */
@@ -423,8 +475,12 @@ static void rearm_tsc_deadlines(const PreciseTscState *st)
                             X86_CPU(cs)->env.tsc_deadline :
                             st->tsc_deadline[cs->cpu_index];
 
-        if (deadline) {
-            vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSCDEADLINE, &deadline);
+        if (deadline &&
+            vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSCDEADLINE, &deadline) < 0) {
+            /* Not fatal: the guest re-arms on its next timer interrupt. */
+            warn_report("precise-tsc: re-arming vCPU %d's TSC deadline "
+                        "failed; its pending timer may fire late",
+                        cs->cpu_index);
         }
     }
 }
@@ -456,7 +512,7 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
     PreciseTscHostSample now;
     TscScaling scaling;
     uint64_t cycles;
-    int khz;
+    int khz, ret;
 
     if (!vcpus_scaling(&khz, &scaling, errp) ||
         precise_tsc_host_sample(&now, errp) < 0) {
@@ -475,8 +531,9 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
     if (set_vcpu_offsets(st, now.host_tsc, &scaling, cycles, errp) < 0) {
         return false;
     }
-    if (set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns) < 0) {
-        error_setg(errp, "precise-tsc: setting kvmclock failed");
+    ret = set_kvmclock(&now, st->ref_kvmclock_ns + r->elapsed_applied_ns);
+    if (ret < 0) {
+        error_setg_errno(errp, -ret, "precise-tsc: setting kvmclock failed");
         return false;
     }
     return true;
@@ -488,41 +545,47 @@ static bool restore_offsets(const PreciseTscState *st, PreciseTscReport *r,
  * the same instant) to the precise path, so write it now; the deadlines
  * were held back as well.
  */
-static void restore_legacy(const PreciseTscState *st)
+static void restore_legacy(const PreciseTscState *st, Error *cause)
 {
     CPUState *cs;
 
+    precise_tsc.legacy_fallbacks++;
     if (precise_tsc.loaded) {
         CPU_FOREACH(cs) {
             uint64_t tsc = X86_CPU(cs)->env.tsc;
+            int ret;
 
             if (!precise_tsc_slot_sampled(cs->cpu_index)) {
                 continue;       /* written at load: precise_tsc_owns_tsc_msr */
             }
-            if (vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSC, &tsc) < 0) {
-                warn_report("precise-tsc: writing vCPU %d's MSR_IA32_TSC "
-                            "failed", cs->cpu_index);
+            ret = vcpu_msr(cs, KVM_SET_MSRS, MSR_IA32_TSC, &tsc);
+            if (ret < 0) {
+                error_report("precise-tsc: writing vCPU %d's MSR_IA32_TSC "
+                             "failed: %s", cs->cpu_index, strerror(-ret));
             }
         }
     }
     rearm_tsc_deadlines(st);
-    if (precise_tsc.loaded) {
-        warn_report("precise-tsc: restored the guest TSC the legacy way "
-                    "(MSR_IA32_TSC)");
-    }
+    warn_report("%s; the guest TSC was restored as QEMU 10.0 would (%s)",
+                error_get_pretty(cause),
+                precise_tsc.loaded ? "the stream's MSR_IA32_TSC values" :
+                "left running through the pause");
     precise_tsc.loaded = false;
 }
 
 /*
- * A loaded sample must cover every vCPU: the stream's instant is the
- * source's, and a vCPU without its subsection has no value for it.
+ * A loaded sample must cover every vCPU there was when the load began:
+ * a vCPU without its subsection has no value for the source's instant.
+ * A vCPU plugged in here after the load has none to have: it is put in
+ * phase with the others (precise_tsc_sample_slot()).
  */
 static bool stream_has_every_vcpu(Error **errp)
 {
     CPUState *cs;
 
     CPU_FOREACH(cs) {
-        if (!precise_tsc_slot_sampled(cs->cpu_index)) {
+        if (!precise_tsc_slot_sampled(cs->cpu_index) &&
+            precise_tsc.state.present_at_load[cs->cpu_index]) {
             error_setg(errp, "precise-tsc: the stream has no precise TSC "
                        "state for vCPU %d", cs->cpu_index);
             return false;
@@ -554,9 +617,9 @@ static bool precise_tsc_restore(void)
         ok = restore_offsets(st, r, &err);
     }
     if (!ok) {
-        error_report_err(err);
         r->valid = false;
-        restore_legacy(st);
+        restore_legacy(st, err);
+        error_free(err);
         /* Not lost: armed as QEMU 10.0 would, before kvmclock is set. */
         precise_tsc_arm_xen_timers();
         return false;
@@ -600,9 +663,16 @@ bool precise_tsc_owns_tsc_msr(CPUState *cs, int level)
     if (!precise_tsc.pending) {
         return false;
     }
+    if (!precise_tsc_slot_sampled(cs->cpu_index)) {
+        /*
+         * A vCPU plugged in after the sample (its first full put) or one
+         * the stream did not cover: its legacy value now, and the
+         * restore puts it in phase. The others' sample stays.
+         */
+        return false;
+    }
     if (level == KVM_PUT_FULL_STATE && precise_tsc.loaded) {
-        /* A vCPU the stream did not cover gets its legacy value. */
-        return precise_tsc_slot_sampled(cs->cpu_index);
+        return true;
     }
     /* A reset: the legacy value is the truth now, the sample stale. */
     precise_tsc_drop_sample();
@@ -622,6 +692,19 @@ bool precise_tsc_owns_tsc_deadline(void)
  */
 static void precise_tsc_machine_done(Notifier *n, void *data)
 {
+    /*
+     * Only now is KVM known to be the accelerator: kvm_arch_init() goes
+     * on after precise_tsc_init(), and with "-accel kvm:tcg" a KVM that
+     * failed there leaves TCG running.
+     */
+    if (!kvm_enabled()) {
+        return;
+    }
+    state_init(&precise_tsc.state, current_machine->smp.max_cpus);
+    precise_tsc.active = true;
+    qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
+                                          PRECISE_TSC_HANDLER_PRIO);
+    precise_tsc_stream_register();
     precise_tsc_kernel_supported();
 }
 
@@ -631,12 +714,8 @@ static Notifier precise_tsc_machine_done_notifier = {
 
 void precise_tsc_init(void)
 {
-    if (!precise_tsc.enabled) {
-        return;
+    if (precise_tsc.enabled) {
+        qemu_add_machine_init_done_notifier(
+            &precise_tsc_machine_done_notifier);
     }
-    state_init(&precise_tsc.state, current_machine->smp.max_cpus);
-    qemu_add_machine_init_done_notifier(&precise_tsc_machine_done_notifier);
-    qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
-                                          PRECISE_TSC_HANDLER_PRIO);
-    precise_tsc_stream_register();
 }

@@ -5,6 +5,7 @@
 #
 #   tp_init DIR                 work directory (created, emptied)
 #   tp_start NAME FD ARGS...    lab-qemu -accel $TP_ACCEL (default kvm)
+#                               in the environment $TP_ENV adds (VAR=VAL...)
 #                               with tscprobe.elf, HMP
 #                               on stdin (a fifo this shell holds as FD),
 #                               HMP output in DIR/NAME.hmp; sets tp_pid
@@ -44,6 +45,8 @@ tp_start() {
     _name=$1 _fd=$2
     shift 2
     mkfifo "$tp_dir/$_name.mon"
+    # shellcheck disable=SC2086
+    ${TP_ENV:+env $TP_ENV} \
     lab-qemu -accel "${TP_ACCEL:-kvm}" -display none -nodefaults -m 256 \
         -kernel "$TP_ELF" -serial "file:$tp_dir/$_name.serial" \
         -monitor stdio "$@" \
