@@ -7,14 +7,21 @@
 
 #include "qemu/osdep.h"
 #include "hw/acpi/aml-build.h"
+#include "hw/acpi/acpi_dev_interface.h"
 #include "hw/misc/nap.h"
-#include "standard-headers/linux/qemu-nap-abi.h"
+#include "hw/misc/qemu-nap-abi.h"
 
 #define NAP_AML_GPE_METHOD "\\_GPE._E07"
 #define NAP_AML_DEVICE "\\_SB.NAP0"
 #define NAP_AML_SLEEP_BUTTON "\\_SB.SLPB"
 
 QEMU_BUILD_BUG_ON(NAP_ACPI_GPE != 7);
+/* The fork's GPE status bit is that GPE, and none of QEMU 10.0's. */
+QEMU_BUILD_BUG_ON(ACPI_NAP_REQUEST_STATUS != 1 << NAP_ACPI_GPE);
+QEMU_BUILD_BUG_ON(ACPI_NAP_REQUEST_STATUS &
+                  (ACPI_PCI_HOTPLUG_STATUS | ACPI_CPU_HOTPLUG_STATUS |
+                   ACPI_MEMORY_HOTPLUG_STATUS | ACPI_NVDIMM_HOTPLUG_STATUS |
+                   ACPI_VMGENID_CHANGE_STATUS | ACPI_POWER_DOWN_STATUS));
 
 static Aml *nap_aml_device(void)
 {

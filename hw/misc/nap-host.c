@@ -13,7 +13,7 @@
 #include "hw/acpi/acpi_dev_interface.h"
 #include "hw/misc/nap.h"
 #include "system/runstate.h"
-#include "standard-headers/linux/qemu-nap-abi.h"
+#include "hw/misc/qemu-nap-abi.h"
 
 static uint64_t elapsed_ms(NapState *s)
 {
@@ -73,6 +73,7 @@ static void nap_set_outcome(NapState *s, NapOutcome outcome)
 bool nap_request(NapState *s, NapRequestMode asked, NapTrigger trigger,
                  uint32_t timeout_ms, Error **errp)
 {
+    g_autofree char *path = NULL;
     NapMode mode;
 
     if (s->host_state != NAP_HOST_STATE_IDLE) {
@@ -94,7 +95,9 @@ bool nap_request(NapState *s, NapRequestMode asked, NapTrigger trigger,
     s->requested_ms = qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
     nap_set_outcome(s, NAP_OUTCOME_PENDING);
     timer_mod(s->timeout_timer, s->requested_ms + timeout_ms);
-    qapi_event_send_nap_requested(s->request_seq, mode, trigger, timeout_ms);
+    path = object_get_canonical_path(OBJECT(s));
+    qapi_event_send_nap_requested(path, s->request_seq, mode,
+                                  trigger, timeout_ms);
     nap_raise_gpe();
     return true;
 }
@@ -102,14 +105,18 @@ bool nap_request(NapState *s, NapRequestMode asked, NapTrigger trigger,
 /* The request ends without a nap; whoever waits proceeds. */
 void nap_withdraw(NapState *s, NapUnsettledReason reason)
 {
+    g_autofree char *path = NULL;
+
     if (s->host_state != NAP_HOST_STATE_REQUESTED) {
         return;
     }
     timer_del(s->timeout_timer);
     s->request = NAP_REQUEST_NONE;
     s->host_state = NAP_HOST_STATE_IDLE;
-    qapi_event_send_nap_timeout(s->request_seq, s->mode, elapsed_ms(s),
-                                reason, nap_guest_state_enum(s));
+    path = object_get_canonical_path(OBJECT(s));
+    qapi_event_send_nap_unsettled(path, s->request_seq, s->mode,
+                                  elapsed_ms(s), reason,
+                                  nap_guest_state_enum(s));
     nap_set_outcome(s, NAP_OUTCOME_UNSETTLED);
 }
 
@@ -129,6 +136,7 @@ void nap_guest_state_changed(NapState *s)
 static void nap_guest_suspending(Notifier *n, void *data)
 {
     NapState *s = container_of(n, NapState, suspend_notifier);
+    g_autofree char *path = NULL;
 
     s->in_s3 = true;
     nap_pm_block_save(s);
@@ -139,7 +147,9 @@ static void nap_guest_suspending(Notifier *n, void *data)
     s->request = NAP_REQUEST_NONE;
     s->host_state = NAP_HOST_STATE_NAPPING;
     s->napped_wall_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
-    qapi_event_send_nap_settled(s->request_seq, s->mode, elapsed_ms(s));
+    path = object_get_canonical_path(OBJECT(s));
+    qapi_event_send_nap_settled(path, s->request_seq, s->mode,
+                                elapsed_ms(s));
     nap_set_outcome(s, NAP_OUTCOME_SETTLED);
 }
 
@@ -147,6 +157,7 @@ static void nap_guest_suspending(Notifier *n, void *data)
 static void nap_guest_woken(Notifier *n, void *data)
 {
     NapState *s = container_of(n, NapState, wakeup_notifier);
+    g_autofree char *path = NULL;
     int64_t now_ns;
 
     if (s->in_s3) {
@@ -160,7 +171,8 @@ static void nap_guest_woken(Notifier *n, void *data)
     now_ns = qemu_clock_get_ns(QEMU_CLOCK_HOST);
     s->host_state = NAP_HOST_STATE_IDLE;
     nap_set_outcome(s, NAP_OUTCOME_NONE);
-    qapi_event_send_nap_wake(s->request_seq, s->wake_tai_ns,
+    path = object_get_canonical_path(OBJECT(s));
+    qapi_event_send_nap_wake(path, s->request_seq, s->wake_tai_ns,
                              now_ns > s->napped_wall_ns ?
                              (now_ns - s->napped_wall_ns) / SCALE_MS : 0);
 }
@@ -214,10 +226,13 @@ void nap_host_post_load(NapState *s)
     }
 }
 
+/* A system reset: a pending request is withdrawn, a nap is over. */
 void nap_host_reset(NapState *s)
 {
-    if (!s->in_s3) {
-        nap_withdraw(s, NAP_UNSETTLED_REASON_CANCELLED);
+    nap_withdraw(s, NAP_UNSETTLED_REASON_CANCELLED);
+    if (s->host_state == NAP_HOST_STATE_NAPPING) {
+        s->host_state = NAP_HOST_STATE_IDLE;
+        nap_set_outcome(s, NAP_OUTCOME_NONE);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "hw/misc/nap.h"
 #include "hw/misc/nap-hooks.h"
 #include "migration/misc.h"
+#include "system/runstate.h"
 
 /* How often a waiter looks at the outcome; the guest takes far longer. */
 #define NAP_POLL_MS 10
@@ -69,14 +70,41 @@ void nap_migration_wait(const MigrationStatus *migration_status)
     bql_unlock();
 }
 
-void coroutine_fn nap_snapshot_wait(void)
+bool coroutine_fn nap_snapshot_wait(Job *job, uint32_t *seq)
 {
     uint32_t timeout_ms = 0;
     NapState *s = nap_start_for(NAP_TRIGGER_SNAPSHOT, &timeout_ms);
 
-    /* The device's timer ends the request; the main loop keeps running. */
+    *seq = s ? s->request_seq : 0;
+    /*
+     * The device's timer ends the request; the main loop keeps running.
+     * job_sleep_ns() is a pause point and returns early on cancel.
+     */
     while (s && qatomic_read(&s->outcome) == NAP_OUTCOME_PENDING) {
-        qemu_co_sleep_ns(QEMU_CLOCK_REALTIME, NAP_POLL_MS * SCALE_MS);
+        if (job_is_cancelled(job)) {
+            break;
+        }
+        job_sleep_ns(job, NAP_POLL_MS * SCALE_MS);
+    }
+    if (!job_is_cancelled(job)) {
+        return true;
+    }
+    if (s) {
+        /* Withdrawn, or woken if it napped meanwhile: nothing is saved. */
+        nap_withdraw(s, NAP_UNSETTLED_REASON_CANCELLED);
+        nap_snapshot_done(*seq);
+    }
+    return false;
+}
+
+void nap_snapshot_done(uint32_t seq)
+{
+    NapState *s = nap_find();
+
+    if (s && seq && s->request_seq == seq &&
+        s->host_state == NAP_HOST_STATE_NAPPING &&
+        runstate_check(RUN_STATE_SUSPENDED)) {
+        qemu_system_wakeup_request(QEMU_WAKEUP_REASON_OTHER, NULL);
     }
 }
 

@@ -36,6 +36,12 @@ void nap_migration_wait(const MigrationStatus *migration_status)
 {
 }
 
-void coroutine_fn nap_snapshot_wait(void)
+bool coroutine_fn nap_snapshot_wait(Job *job, uint32_t *seq)
+{
+    *seq = 0;
+    return true;
+}
+
+void nap_snapshot_done(uint32_t seq)
 {
 }

@@ -15,7 +15,7 @@
 #include "migration/vmstate.h"
 #include "exec/address-spaces.h"
 #include "system/reset.h"
-#include "standard-headers/linux/qemu-nap-abi.h"
+#include "hw/misc/qemu-nap-abi.h"
 
 NapState *nap_find(void)
 {
@@ -225,16 +225,24 @@ static const VMStateDescription vmstate_nap = {
     },
 };
 
-static void nap_reset(void *opaque)
+/*
+ * QEMU's reset types tell an S3 resume (RESET_TYPE_WAKEUP: the bound
+ * driver and the nap stay, nap_guest_woken() ends it) from a system
+ * reset or snapshot load (the guest that napped is gone: its driver
+ * state, the nap and the saved PM block go with it).
+ */
+static void nap_reset_hold(Object *obj, ResetType type)
 {
-    NapState *s = opaque;
+    NapState *s = NAP(obj);
 
-    /* An S3 resume is a system reset too: the bound driver stays. */
-    if (!s->in_s3) {
-        s->ack = 0;
-        s->guest_state = NAP_GUEST_ABSENT;
-        s->guest_error = 0;
+    if (type == RESET_TYPE_WAKEUP) {
+        return;
     }
+    s->ack = 0;
+    s->guest_state = NAP_GUEST_ABSENT;
+    s->guest_error = 0;
+    s->in_s3 = false;
+    s->pm_block_saved = false;
     nap_host_reset(s);
 }
 
@@ -256,7 +264,8 @@ static void nap_realize(DeviceState *dev, Error **errp)
     memory_region_add_subregion_overlap(get_system_memory(), NAP_MMIO_ADDR,
                                         &s->mmio, 1);
     e820_add_entry(NAP_MMIO_ADDR, NAP_REGION_SIZE, E820_RESERVED);
-    qemu_register_reset(nap_reset, s);
+    /* Not on a bus: typed resets reach it through the root container. */
+    qemu_register_resettable(OBJECT(dev));
     nap_host_init(s);
     nap_migration_init(s);
 }
@@ -327,8 +336,10 @@ static void nap_instance_init(Object *obj)
 static void nap_class_init(ObjectClass *klass, void *data)
 {
     DeviceClass *dc = DEVICE_CLASS(klass);
+    ResettableClass *rc = RESETTABLE_CLASS(klass);
 
     dc->vmsd = &vmstate_nap;
+    rc->phases.hold = nap_reset_hold;
     dc->realize = nap_realize;
     dc->hotpluggable = false;
     dc->desc = "paravirtual nap (suspend the guest before a long pause)";

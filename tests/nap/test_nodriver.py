@@ -4,7 +4,7 @@ with nap-on-migrate and restored:
  - one with a userspace sleep-button policy: the host presses the ACPI
    sleep button, the guest suspends, the save proceeds after NAP_SETTLED;
  - one with no policy at all: nothing answers, the save proceeds when the
-   timeout expires, and NAP_TIMEOUT says so.
+   timeout expires, and NAP_UNSETTLED says so.
 Both migrations complete and both guests run afterwards."""
 import os
 import time
@@ -35,15 +35,15 @@ def main(tap, w):
     settled = event(btn, "NAP_SETTLED")
     tap.check(req is not None and req["data"]["mode"] == "sleep-button",
               "button guest: the host pressed the sleep button", req)
-    tap.check(settled is not None and event(btn, "NAP_TIMEOUT") is None,
+    tap.check(settled is not None and event(btn, "NAP_UNSETTLED") is None,
               "button guest: reached S3 through its own policy (NAP_SETTLED)",
               btn.qmp.events)
 
-    timeout = event(mute, "NAP_TIMEOUT")
+    timeout = event(mute, "NAP_UNSETTLED")
     tap.check(timeout is not None and
               timeout["data"]["reason"] == "timeout" and
               event(mute, "NAP_SETTLED") is None,
-              "mute guest: NAP_TIMEOUT (reason timeout), saved anyway",
+              "mute guest: NAP_UNSETTLED (reason timeout), saved anyway",
               mute.qmp.events)
     if timeout:
         ms = timeout["data"]["elapsed-ms"]

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """A guest that cannot suspend to RAM (its firmware offers no S3:
 ICH9-LPC disable_s3=1) refuses the nap: the driver reports REFUSED with
-pm_suspend()'s errno, the host stops waiting at once (NAP_TIMEOUT reason
+pm_suspend()'s errno, the host stops waiting at once (NAP_UNSETTLED reason
 refused) and the guest keeps running."""
 from naplib import boot, event, run
 
@@ -9,9 +9,9 @@ from naplib import boot, event, run
 def main(tap, w):
     vm = boot(w, "nos3", extra=["-global", "ICH9-LPC.disable_s3=1"])
     vm.qmp.cmd("x-nap-request", timeout_ms=30000)
-    ev = event(vm, "NAP_TIMEOUT", 40)
+    ev = event(vm, "NAP_UNSETTLED", 40)
     tap.check(ev is not None and ev["data"]["reason"] == "refused",
-              "the host saw the refusal (NAP_TIMEOUT reason refused)",
+              "the host saw the refusal (NAP_UNSETTLED reason refused)",
               vm.qmp.events)
     if ev:
         tap.check(ev["data"]["elapsed-ms"] < 5000,

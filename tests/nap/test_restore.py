@@ -38,7 +38,7 @@ def main(tap, w):
               and req["data"]["mode"] == "nap",
               "migrate asked the guest to nap (NAP_REQUESTED, mode nap)",
               req)
-    tap.check(settled is not None and event(nap, "NAP_TIMEOUT") is None,
+    tap.check(settled is not None and event(nap, "NAP_UNSETTLED") is None,
               "the guest reached S3 before the save (NAP_SETTLED)", settled)
     if settled:
         tap.note("time to settle: %d ms" % settled["data"]["elapsed-ms"])

@@ -14,7 +14,7 @@
 #include "qobject/qdict.h"
 #include "qobject/qlist.h"
 #include "qobject/qstring.h"
-#include "standard-headers/linux/qemu-nap-abi.h"
+#include "hw/misc/qemu-nap-abi.h"
 
 #define NAP_BASE 0xfeffa000ULL
 /* PIIX4: GPE0 status at a fixed port; PM block placed by the "firmware" */
@@ -94,11 +94,20 @@ static void assert_runstate(QTestState *qts, const char *want)
     g_assert_cmpstr(st, ==, want);
 }
 
-/* The event's data, for a caller that owns the returned event. */
+/*
+ * The event's data, for a caller that owns the returned event. Every
+ * NAP_* event names its device: the tests' one nap device is the only
+ * one, at "/machine/peripheral/<id>" or "/machine/peripheral-anon/...".
+ */
 static QDict *wait_event(QTestState *qts, const char *name, QDict **ev)
 {
+    QDict *data;
+
     *ev = qtest_qmp_eventwait_ref(qts, name);
-    return qdict_get_qdict(*ev, "data");
+    data = qdict_get_qdict(*ev, "data");
+    g_assert(g_str_has_prefix(qdict_get_str(data, "qom-path"),
+                              "/machine/peripheral"));
+    return data;
 }
 
 static void wait_event_reason(QTestState *qts, const char *name,
@@ -258,7 +267,7 @@ static void test_request_gpe(void)
 
     /* x-nap-wake withdraws it. */
     qtest_qmp_assert_success(qts, "{'execute': 'x-nap-wake'}");
-    wait_event_reason(qts, "NAP_TIMEOUT", "reason", "cancelled");
+    wait_event_reason(qts, "NAP_UNSETTLED", "reason", "cancelled");
     g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
     /* Nothing left to wake. */
     qtest_qmp_assert_failure_ref(qts, "{'execute': 'x-nap-wake'}");
@@ -298,7 +307,7 @@ static void test_ack_and_refusal(void)
     /* The driver refuses: the host stops waiting at once. */
     nap_wr(qts, NAP_REG_GUEST_ERROR, 16);
     nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_REFUSED);
-    data = wait_event(qts, "NAP_TIMEOUT", &ev);
+    data = wait_event(qts, "NAP_UNSETTLED", &ev);
     g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "refused");
     g_assert_cmpstr(qdict_get_str(data, "guest-state"), ==, "refused");
     g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), <, 60000);
@@ -317,7 +326,7 @@ static void test_timeout(void)
 
     qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request',"
                              " 'arguments': {'timeout-ms': 300}}");
-    data = wait_event(qts, "NAP_TIMEOUT", &ev);
+    data = wait_event(qts, "NAP_UNSETTLED", &ev);
     g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "timeout");
     g_assert_cmpstr(qdict_get_str(data, "guest-state"), ==, "absent");
     g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), >=, 300);
@@ -373,6 +382,54 @@ static void test_settle_and_wake(void)
     qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
     qtest_qmp_eventwait(qts, "RESET");
     g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_ABSENT);
+    qtest_quit(qts);
+}
+
+/*
+ * system_reset of a guest napping for the host: the reboot ends the nap.
+ * The device is idle with no driver bound, a later request works, and a
+ * reset while a request is pending withdraws it (reason cancelled).
+ */
+static void test_reset_while_napping(void)
+{
+    QTestState *qts = qtest_init(MACHINE "-device nap,id=nap0");
+    g_autofree char *st = NULL, *guest = NULL, *rs = NULL;
+
+    piix4_pm_enable(qts);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request'}");
+    qtest_qmp_eventwait(qts, "NAP_REQUESTED");
+    nap_wr(qts, NAP_REG_ACK, 1);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_SUSPENDING);
+    guest_enter_s3(qts);
+    qtest_qmp_eventwait(qts, "NAP_SETTLED");
+    wait_runstate(qts, "suspended");
+
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(qts, "RESET");
+    /* QEMU leaves a reset suspended VM in prelaunch. */
+    rs = runstate(qts);
+    if (strcmp(rs, "running")) {
+        qtest_qmp_assert_success(qts, "{'execute': 'cont'}");
+    }
+    wait_runstate(qts, "running");
+    st = query_nap_str(qts, "state");
+    guest = query_nap_str(qts, "guest-state");
+    g_assert_cmpstr(st, ==, "idle");
+    g_assert_cmpstr(guest, ==, "absent");
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_GUEST_STATE), ==, NAP_GUEST_ABSENT);
+    g_assert_cmpuint(nap_rd(qts, NAP_REG_ACK), ==, 0);
+
+    /* The rebooted guest's driver binds again and a new request works. */
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request'}");
+    wait_event_reason(qts, "NAP_REQUESTED", "mode", "nap");
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    wait_event_reason(qts, "NAP_UNSETTLED", "reason", "cancelled");
+    qtest_qmp_eventwait(qts, "RESET");
+    g_free(st);
+    st = query_nap_str(qts, "state");
+    g_assert_cmpstr(st, ==, "idle");
     qtest_quit(qts);
 }
 
@@ -473,6 +530,62 @@ static void test_acpi_tables(void)
     }
 }
 
+/*
+ * The names of the regions of the flattened "memory" address space that
+ * overlap the nap register block, space-separated ("" if none).
+ */
+static char *regions_over_nap_block(QTestState *qts)
+{
+    g_autofree char *out = qtest_hmp(qts, "info mtree -f");
+    g_auto(GStrv) lines = g_strsplit(out, "\n", -1);
+    GString *names = g_string_new("");
+    bool in_memory = false;
+
+    for (int i = 0; lines[i]; i++) {
+        uint64_t lo, hi;
+        const char *name;
+
+        if (g_str_has_prefix(lines[i], "FlatView #")) {
+            in_memory = false;
+        } else if (strstr(lines[i], "AS \"memory\"")) {
+            in_memory = true;
+        } else if (in_memory &&
+                   sscanf(lines[i], " %" SCNx64 "-%" SCNx64, &lo, &hi) == 2 &&
+                   lo < NAP_BASE + NAP_REGION_SIZE && hi >= NAP_BASE) {
+            name = strstr(lines[i], "): ");
+            g_string_append_printf(names, "%s%s", names->len ? " " : "",
+                                   name ? name + 3 : lines[i]);
+        }
+    }
+    return g_string_free(names, false);
+}
+
+/*
+ * The register block's address (docs/specs/fork-identifiers.rst) is
+ * unassigned on pc and q35 without the device, with their default
+ * devices; with it, the block is the nap device's alone.
+ */
+static void test_no_overlap(void)
+{
+    static const char *const machines[] = { "pc", "q35" };
+
+    for (int i = 0; i < ARRAY_SIZE(machines); i++) {
+        QTestState *without = qtest_initf("-machine %s", machines[i]);
+        QTestState *with = qtest_initf("-machine %s -device nap",
+                                       machines[i]);
+        g_autofree char *there = regions_over_nap_block(without);
+        g_autofree char *ours = regions_over_nap_block(with);
+
+        g_test_message("%s: without nap '%s', with nap '%s'", machines[i],
+                       there, ours);
+        g_assert_cmpstr(there, ==, "");
+        g_assert_nonnull(strstr(ours, "nap-regs"));
+        g_assert_null(strchr(ours, ' '));
+        qtest_quit(with);
+        qtest_quit(without);
+    }
+}
+
 static void migrate_start(QTestState *src, QTestState *dst, const char *uri)
 {
     qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming',"
@@ -547,7 +660,7 @@ static void test_migrate_timeout(gconstpointer uri_fmt)
         migrate_start(src, dst, uri);
     }
     wait_event_reason(src, "NAP_REQUESTED", "trigger", "migration");
-    data = wait_event(src, "NAP_TIMEOUT", &ev);
+    data = wait_event(src, "NAP_UNSETTLED", &ev);
     g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "timeout");
     g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), >=, 400);
     qobject_unref(ev);
@@ -630,13 +743,17 @@ static void test_migrate_cancel_wakes(void)
     remove_tmp(tmp);
 }
 
-/* Waits for job @id to conclude without error, then dismisses it. */
-static void wait_job(QTestState *qts, const char *id)
+/*
+ * Waits (60 s at most) for job @id to conclude, dismisses it and returns
+ * its error (NULL if none).
+ */
+static char *wait_job_end(QTestState *qts, const char *id)
 {
     for (int i = 0; i < 3000; i++) {
         QDict *rsp = qtest_qmp(qts, "{'execute': 'query-jobs'}");
         QList *jobs = qdict_get_qlist(rsp, "return");
         bool done = false;
+        char *error = NULL;
 
         for (const QListEntry *e = qlist_first(jobs); e;
              e = qlist_next(e)) {
@@ -646,7 +763,7 @@ static void wait_job(QTestState *qts, const char *id)
                 continue;
             }
             if (!strcmp(qdict_get_str(job, "status"), "concluded")) {
-                g_assert_cmpstr(qdict_get_try_str(job, "error"), ==, NULL);
+                error = g_strdup(qdict_get_try_str(job, "error"));
                 done = true;
             }
         }
@@ -654,11 +771,19 @@ static void wait_job(QTestState *qts, const char *id)
         if (done) {
             qtest_qmp_assert_success(qts, "{'execute': 'job-dismiss',"
                                      " 'arguments': {'id': %s}}", id);
-            return;
+            return error;
         }
         g_usleep(20 * 1000);
     }
     g_assert_not_reached();
+}
+
+/* Waits for job @id to conclude without error, then dismisses it. */
+static void wait_job(QTestState *qts, const char *id)
+{
+    g_autofree char *error = wait_job_end(qts, id);
+
+    g_assert_cmpstr(error, ==, NULL);
 }
 
 /* A small qcow2 image as node "d0", made through QMP (no qemu-img). */
@@ -721,18 +846,196 @@ static void test_snapshot_settle_wake(void)
     rmdir(tmp);
 }
 
+/*
+ * A snapshot-save that fails after the guest napped for it (here: the tag
+ * exists) never restarts the VM: the guest must be woken all the same.
+ */
+static void test_snapshot_fail_wakes(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *disk = g_strdup_printf("%s/disk.qcow2", tmp);
+    g_autofree char *error = NULL;
+    QTestState *qts = qtest_init(MACHINE "-device nap,id=nap0,"
+                                 "timeout-ms=30000");
+    QDict *ev, *data;
+
+    add_qcow2_disk(qts, disk);
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-save', 'arguments':"
+                             " {'job-id': 'first', 'tag': 'taken',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_job(qts, "first");
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/nap0',"
+                             " 'property': 'nap-on-snapshot',"
+                             " 'value': true}}");
+    piix4_pm_enable(qts);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-save', 'arguments':"
+                             " {'job-id': 'again', 'tag': 'taken',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_event_reason(qts, "NAP_REQUESTED", "trigger", "snapshot");
+    guest_enter_s3(qts);
+    qtest_qmp_eventwait(qts, "NAP_SETTLED");
+    error = wait_job_end(qts, "again");
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error, "already exists"));
+    /* Bounded: a guest left asleep fails here, not by hanging. */
+    wait_runstate(qts, "running");
+    data = wait_event(qts, "NAP_WAKE", &ev);
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    qobject_unref(ev);
+    qtest_quit(qts);
+    unlink(disk);
+    rmdir(tmp);
+}
+
+/*
+ * job-cancel while snapshot-save waits for the nap ends the wait at once
+ * (NAP_UNSETTLED reason cancelled), not after the 30 s timeout, and the
+ * job saves nothing.
+ */
+static void test_snapshot_cancel(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *disk = g_strdup_printf("%s/disk.qcow2", tmp);
+    g_autofree char *error = NULL;
+    QTestState *qts = qtest_init(MACHINE "-device nap,id=nap0,"
+                                 "nap-on-snapshot=on,timeout-ms=30000");
+    QDict *ev, *data;
+    int64_t start;
+
+    add_qcow2_disk(qts, disk);
+    nap_wr(qts, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-save', 'arguments':"
+                             " {'job-id': 'save', 'tag': 'nap',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_event_reason(qts, "NAP_REQUESTED", "trigger", "snapshot");
+    start = g_get_monotonic_time();
+    qtest_qmp_assert_success(qts, "{'execute': 'job-cancel',"
+                             " 'arguments': {'id': 'save'}}");
+    data = wait_event(qts, "NAP_UNSETTLED", &ev);
+    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "cancelled");
+    qobject_unref(ev);
+    g_assert_cmpint(g_get_monotonic_time() - start, <, 10 * G_USEC_PER_SEC);
+    error = wait_job_end(qts, "save");
+    g_test_message("cancelled snapshot-save: %s", error ? error : "no error");
+    g_assert_nonnull(error);
+    g_assert_nonnull(strstr(error, "anceled"));
+    wait_runstate(qts, "running");
+    /* Nothing was saved: the same tag is free. */
+    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
+                             " {'path': '/machine/peripheral/nap0',"
+                             " 'property': 'nap-on-snapshot',"
+                             " 'value': false}}");
+    qtest_qmp_assert_success(qts, "{'execute': 'snapshot-save', 'arguments':"
+                             " {'job-id': 'again', 'tag': 'nap',"
+                             " 'vmstate': 'd0', 'devices': ['d0']}}");
+    wait_job(qts, "again");
+    qtest_quit(qts);
+    unlink(disk);
+    rmdir(tmp);
+}
+
+/* The entry of query-qmp-schema named @name, NULL if there is none. */
+static QDict *schema_entry(QList *schema, const char *name)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(schema, e) {
+        QDict *d = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(d, "name"), name)) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static bool has_feature(QDict *entry, const char *feature)
+{
+    QList *features = qdict_get_qlist(entry, "features");
+    QListEntry *e;
+
+    if (!features) {
+        return false;
+    }
+    QLIST_FOREACH_ENTRY(features, e) {
+        if (!strcmp(qstring_get_str(qobject_to(QString, qlist_entry_obj(e))),
+                    feature)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool has_member(QList *schema, QDict *entry, const char *member)
+{
+    QDict *args = schema_entry(schema, qdict_get_str(entry, "arg-type"));
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(args, "members"), e) {
+        QDict *m = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(m, "name"), member)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * The fork's QMP interface is experimental: every command and event of
+ * it carries the "unstable" feature, and the nap events name their
+ * device. QAPI introspection is what a management layer sees.
+ */
+static void test_schema(void)
+{
+    static const char *const unstable[] = {
+        "x-query-nap", "x-nap-request", "x-nap-wake", "NAP_REQUESTED",
+        "NAP_SETTLED", "NAP_UNSETTLED", "NAP_WAKE", "x-query-precise-tsc",
+        "PRECISE_TSC_RESTORED",
+    };
+    static const char *const with_qom_path[] = {
+        "NAP_REQUESTED", "NAP_SETTLED", "NAP_UNSETTLED", "NAP_WAKE",
+    };
+    QTestState *qts = qtest_init(MACHINE);
+    QDict *resp = qtest_qmp(qts, "{'execute': 'query-qmp-schema'}");
+    QList *schema = qdict_get_qlist(resp, "return");
+
+    for (int i = 0; i < ARRAY_SIZE(unstable); i++) {
+        QDict *entry = schema_entry(schema, unstable[i]);
+
+        g_test_message("%s: %s", unstable[i],
+                       !entry ? "absent" :
+                       has_feature(entry, "unstable") ? "unstable" :
+                       "no unstable feature");
+        g_assert(entry && has_feature(entry, "unstable"));
+    }
+    for (int i = 0; i < ARRAY_SIZE(with_qom_path); i++) {
+        QDict *entry = schema_entry(schema, with_qom_path[i]);
+
+        g_assert(entry && has_member(schema, entry, "qom-path"));
+    }
+    g_assert_null(schema_entry(schema, "NAP_TIMEOUT"));
+    qobject_unref(resp);
+    qtest_quit(qts);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/nap/schema", test_schema);
     qtest_add_func("/nap/identification", test_identification);
     qtest_add_func("/nap/bad-accesses", test_bad_accesses);
     qtest_add_func("/nap/request-gpe", test_request_gpe);
     qtest_add_func("/nap/ack-and-refusal", test_ack_and_refusal);
     qtest_add_func("/nap/timeout", test_timeout);
     qtest_add_func("/nap/settle-and-wake", test_settle_and_wake);
+    qtest_add_func("/nap/reset-while-napping", test_reset_while_napping);
     qtest_add_func("/nap/q35-second-nap", test_q35_second_nap);
     qtest_add_func("/nap/time-latch", test_time_latch);
     qtest_add_func("/nap/acpi-tables", test_acpi_tables);
+    qtest_add_func("/nap/no-overlap", test_no_overlap);
     qtest_add_data_func("/nap/migrate/unix/timeout", "unix:%s/sock",
                         test_migrate_timeout);
     qtest_add_data_func("/nap/migrate/file/timeout", "file:%s/state",
@@ -742,5 +1045,7 @@ int main(int argc, char **argv)
     qtest_add_func("/nap/migrate/unix/cancel-wakes",
                    test_migrate_cancel_wakes);
     qtest_add_func("/nap/snapshot/settle-wake", test_snapshot_settle_wake);
+    qtest_add_func("/nap/snapshot/fail-wakes", test_snapshot_fail_wakes);
+    qtest_add_func("/nap/snapshot/cancel", test_snapshot_cancel);
     return g_test_run();
 }

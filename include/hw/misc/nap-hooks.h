@@ -8,6 +8,7 @@
 #define HW_MISC_NAP_HOOKS_H
 
 #include "qemu/coroutine.h"
+#include "qemu/job.h"
 #include "qapi/qapi-types-migration.h"
 
 /*
@@ -17,7 +18,21 @@
  */
 void nap_migration_wait(const MigrationStatus *migration_status);
 
-/* snapshot-save job, in its coroutine, before the VM is stopped. */
-void coroutine_fn nap_snapshot_wait(void);
+/*
+ * snapshot-save job, in its coroutine, before the VM is stopped: nap the
+ * guest if nap-on-snapshot is on, and wait until it is in S3, the request
+ * times out or @job is cancelled (the wait pauses with the job). *seq is
+ * the request's sequence number (0: none). Returns false if the job was
+ * cancelled: nothing must be saved.
+ */
+bool coroutine_fn nap_snapshot_wait(Job *job, uint32_t *seq);
+
+/*
+ * snapshot-save job, after the save succeeded or failed: the guest that
+ * napped for request @seq of this job and is still asleep is woken (a
+ * save that fails before it stops the VM, e.g. on an existing tag, never
+ * starts it again).
+ */
+void nap_snapshot_done(uint32_t seq);
 
 #endif

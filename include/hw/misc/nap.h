@@ -29,7 +29,7 @@ struct NapState {
     DeviceState parent_obj;
     MemoryRegion mmio;
 
-    /* Guest-visible registers (ABI: standard-headers/linux/qemu-nap-abi.h) */
+    /* Guest-visible registers (ABI: hw/misc/qemu-nap-abi.h) */
     uint32_t request;
     uint32_t request_seq;
     uint32_t ack;
@@ -46,7 +46,7 @@ struct NapState {
     uint32_t mode;              /* NapMode of the current/last request */
     int64_t requested_ms;       /* QEMU_CLOCK_REALTIME */
     int64_t napped_wall_ns;     /* host CLOCK_REALTIME when it reached S3 */
-    bool in_s3;                 /* guest suspended (reset keeps driver regs) */
+    bool in_s3;                 /* guest in S3 (PM block restored at wake) */
     bool pm_block_saved;        /* q35 PM block config saved at S3 entry */
     uint32_t lpc_pmbase;
     uint8_t lpc_acpi_ctrl;
