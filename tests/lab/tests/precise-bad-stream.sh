@@ -12,8 +12,9 @@
 #
 # Live: a source migrating over a unix socket whose destination is
 # killed (SIGKILL) mid-migration keeps running, and so does tscprobe:
-#   active: killed while RAM is being sent (bandwidth throttled, the VM
-#           never stopped);
+#   active: killed while RAM is being sent (the destination stopped with
+#           SIGSTOP first, so the stream cannot complete; the VM never
+#           stopped);
 #   switchover: killed while the source waits at pause-before-switchover
 #           (VM stopped, the fork's sample taken); migrate_continue makes
 #           the source notice, fail, and resume the VM through the fork's
@@ -144,8 +145,12 @@ live_kill() {
     tp_dump 3 $c.before
     soff0=$(mg_offsets $spid $SMP)
     if [ $c = active ]; then
-        # 1 KB/s: the migration stays active far longer than the kill
-        # takes (10-200 KB/s still completed first in some runs).
+        # The destination is stopped (SIGSTOP) before the migration
+        # starts: it reads nothing, so the source blocks once the socket
+        # buffers are full and the migration cannot complete before the
+        # kill. A 1 KB/s bandwidth limit alone did not hold it: a
+        # clean-clone run completed 417 KB in 693 ms and the case failed.
+        kill -STOP $dpid
         tp_hmp 3 "migrate_set_parameter max-bandwidth 1k"
         want=active
     else
@@ -161,6 +166,8 @@ live_kill() {
         n=$((n + 1))
     done
     fig $c.status_when_killed "$s"
+    check "$c: the fault lands where it is meant to (status $want when killed)" \
+        test "$s" = $want
     kill -9 $dpid
     wait $dpid 2>/dev/null
     [ $c = active ] || tp_hmp 3 "migrate_continue pre-switchover"
