@@ -48,6 +48,8 @@ absent_upstream "machine type suffix" '"-precise"' \
     include/hw/i386/precise-machine.h
 absent_upstream "accelerator property" '"precise-tsc-advance-limit"' \
     target/i386/kvm/precise-tsc-props.c
+absent_upstream "ICH9 LPC property" '"x-keep-pm-block-on-wakeup"' \
+    patches/qemu/0017-hw-isa-lpc_ich9-keep-the-PM-block-across-S3-resume-on-request.patch
 
 # GPE bit: the fork's value is one bit, and none of QEMU's status bits.
 acpi_if=$src/include/hw/acpi/acpi_dev_interface.h

@@ -12,6 +12,11 @@ fi
 
 . "$(dirname "$0")/lib.sh"
 export QTEST_QEMU_BINARY="$qbuild/qemu-system-x86_64"
+# Unpatched QEMU 10.0 for /nap/migrate/to-stock (make stock-qemu builds it).
+stock=${QEMU_STOCK_BUILD:-build/qemu-stock}/qemu-system-x86_64
+if [ -x "$stock" ]; then
+    export QTEST_QEMU_BINARY_STOCK="$stock"
+fi
 run="timeout 280 $test_bin --tap -k"
 
 exec_without_kvm $run

@@ -138,8 +138,6 @@ static void nap_guest_suspending(Notifier *n, void *data)
     NapState *s = container_of(n, NapState, suspend_notifier);
     g_autofree char *path = NULL;
 
-    s->in_s3 = true;
-    nap_pm_block_save(s);
     if (s->host_state != NAP_HOST_STATE_REQUESTED) {
         return;
     }
@@ -160,10 +158,6 @@ static void nap_guest_woken(Notifier *n, void *data)
     g_autofree char *path = NULL;
     int64_t now_ns;
 
-    if (s->in_s3) {
-        nap_pm_block_restore(s);
-    }
-    s->in_s3 = false;
     if (s->host_state != NAP_HOST_STATE_NAPPING) {
         return;
     }

@@ -217,10 +217,11 @@ static const VMStateDescription vmstate_nap = {
         VMSTATE_UINT32(host_state, NapState),
         VMSTATE_UINT32(mode, NapState),
         VMSTATE_INT64(napped_wall_ns, NapState),
-        VMSTATE_BOOL(in_s3, NapState),
-        VMSTATE_BOOL(pm_block_saved, NapState),
-        VMSTATE_UINT32(lpc_pmbase, NapState),
-        VMSTATE_UINT8(lpc_acpi_ctrl, NapState),
+        /*
+         * The q35 PM block the device once kept across S3 itself (now
+         * the LPC's, patch 0017): bool, bool, u32, u8.
+         */
+        VMSTATE_UNUSED(7),
         VMSTATE_END_OF_LIST()
     },
 };
@@ -241,8 +242,6 @@ static void nap_reset_hold(Object *obj, ResetType type)
     s->ack = 0;
     s->guest_state = NAP_GUEST_ABSENT;
     s->guest_error = 0;
-    s->in_s3 = false;
-    s->pm_block_saved = false;
     nap_host_reset(s);
 }
 
@@ -264,6 +263,7 @@ static void nap_realize(DeviceState *dev, Error **errp)
     memory_region_add_subregion_overlap(get_system_memory(), NAP_MMIO_ADDR,
                                         &s->mmio, 1);
     e820_add_entry(NAP_MMIO_ADDR, NAP_REGION_SIZE, E820_RESERVED);
+    nap_keep_pm_block_on_wakeup();
     /* Not on a bus: typed resets reach it through the root container. */
     qemu_register_resettable(OBJECT(dev));
     nap_host_init(s);

@@ -463,6 +463,32 @@ static void test_q35_second_nap(void)
         qtest_qmp_eventwait(qts, "NAP_WAKE");
         wait_runstate(qts, "running");
     }
+    /* The LPC kept the block (patch 0017); a system reset does not. */
+    qtest_outb(qts, ICH9_PM_BASE + 0x20, 0xff);
+    g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0x00);
+    qtest_qmp_assert_success(qts, "{'execute': 'system_reset'}");
+    qtest_qmp_eventwait(qts, "RESET");
+    g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0xff);
+    qtest_quit(qts);
+}
+
+/*
+ * Without the nap device the LPC resets its PM block on S3 resume as in
+ * QEMU 10.0: a stock q35 guest sees stock behaviour.
+ */
+static void test_q35_stock_wakeup(void)
+{
+    QTestState *qts = qtest_init("-machine q35 -nodefaults");
+
+    pci_cfg_writel(qts, ICH9_LPC_DEVFN, 0x40, ICH9_PM_BASE | 1);
+    pci_cfg_writel(qts, ICH9_LPC_DEVFN, 0x44, 0x80);
+    qtest_outb(qts, ICH9_PM_BASE + 0x20, 0xff);
+    g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0x00);
+    qtest_outw(qts, ICH9_PM_BASE + 4, PM1_CNT_S3);
+    wait_runstate(qts, "suspended");
+    qtest_qmp_assert_success(qts, "{'execute': 'system_wakeup'}");
+    wait_runstate(qts, "running");
+    g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0xff);
     qtest_quit(qts);
 }
 
@@ -678,6 +704,70 @@ static void test_migrate_timeout(gconstpointer uri_fmt)
     qtest_quit(src);
     qtest_quit(dst);
     remove_tmp(tmp);
+}
+
+/*
+ * The migration contract with stock QEMU 10.0 (docs/nap.md): a VM without
+ * the nap device migrates to it (the fork adds nothing to its stream); a
+ * VM with the device does not, and the source keeps running. The stock
+ * binary comes from QTEST_QEMU_BINARY_STOCK (tests/nap-qtest.sh sets it to
+ * build/qemu-stock). Both on pc-i440fx-10.0, a type stock also has.
+ */
+static void test_migrate_to_stock(void)
+{
+    static const bool with_nap[] = { false, true };
+
+    if (!getenv("QTEST_QEMU_BINARY_STOCK")) {
+        g_test_fail_printf("QTEST_QEMU_BINARY_STOCK is not set: no stock "
+                           "QEMU 10.0 to migrate to (make stock-qemu)");
+        return;
+    }
+    for (int i = 0; i < ARRAY_SIZE(with_nap); i++) {
+        g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+        g_autofree char *uri = g_strdup_printf("unix:%s/sock", tmp);
+        QTestState *src = qtest_initf("-machine pc-i440fx-10.0 -nodefaults%s",
+                                      with_nap[i] ? " -device nap,id=nap0"
+                                                  : "");
+        QTestState *dst = qtest_init_with_env("QTEST_QEMU_BINARY_STOCK",
+                                              "-machine pc-i440fx-10.0"
+                                              " -nodefaults -incoming defer",
+                                              true);
+        g_autofree char *st = NULL;
+
+        /* With the return path the source learns of a failed load. */
+        qtest_qmp_assert_success(src, "{'execute': "
+                                 "'migrate-set-capabilities', 'arguments':"
+                                 " {'capabilities': [{'capability':"
+                                 " 'return-path', 'state': true}]}}");
+        qtest_qmp_assert_success(dst, "{'execute': "
+                                 "'migrate-set-capabilities', 'arguments':"
+                                 " {'capabilities': [{'capability':"
+                                 " 'return-path', 'state': true}]}}");
+        migrate_start(src, dst, uri);
+        for (int n = 0; n < 3000; n++) {
+            g_free(st);
+            st = migration_status(src);
+            if (!strcmp(st, "completed") || !strcmp(st, "failed")) {
+                break;
+            }
+            g_usleep(20 * 1000);
+        }
+        g_test_message("fork %s nap -> stock: %s", with_nap[i] ? "with" :
+                       "without", st);
+        if (with_nap[i]) {
+            /* Stock's load fails on the unknown section and exits. */
+            qtest_set_expected_status(dst, 1);
+            g_assert_cmpstr(st, ==, "failed");
+            assert_runstate(src, "running");
+        } else {
+            g_assert_cmpstr(st, ==, "completed");
+            qtest_qmp_eventwait(dst, "RESUME");
+            wait_runstate(dst, "running");
+        }
+        qtest_quit(src);
+        qtest_quit(dst);
+        remove_tmp(tmp);
+    }
 }
 
 /* The guest naps; the destination wakes it when it starts. */
@@ -1033,6 +1123,7 @@ int main(int argc, char **argv)
     qtest_add_func("/nap/settle-and-wake", test_settle_and_wake);
     qtest_add_func("/nap/reset-while-napping", test_reset_while_napping);
     qtest_add_func("/nap/q35-second-nap", test_q35_second_nap);
+    qtest_add_func("/nap/q35-stock-wakeup", test_q35_stock_wakeup);
     qtest_add_func("/nap/time-latch", test_time_latch);
     qtest_add_func("/nap/acpi-tables", test_acpi_tables);
     qtest_add_func("/nap/no-overlap", test_no_overlap);
@@ -1040,6 +1131,7 @@ int main(int argc, char **argv)
                         test_migrate_timeout);
     qtest_add_data_func("/nap/migrate/file/timeout", "file:%s/state",
                         test_migrate_timeout);
+    qtest_add_func("/nap/migrate/to-stock", test_migrate_to_stock);
     qtest_add_func("/nap/migrate/unix/settle-wake",
                    test_migrate_settle_wake);
     qtest_add_func("/nap/migrate/unix/cancel-wakes",

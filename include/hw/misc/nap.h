@@ -46,10 +46,6 @@ struct NapState {
     uint32_t mode;              /* NapMode of the current/last request */
     int64_t requested_ms;       /* QEMU_CLOCK_REALTIME */
     int64_t napped_wall_ns;     /* host CLOCK_REALTIME when it reached S3 */
-    bool in_s3;                 /* guest in S3 (PM block restored at wake) */
-    bool pm_block_saved;        /* q35 PM block config saved at S3 entry */
-    uint32_t lpc_pmbase;
-    uint8_t lpc_acpi_ctrl;
     QEMUTimer *timeout_timer;
     QEMUBH *wake_bh;
     int outcome;                /* NapOutcome, read by waiters without BQL */
@@ -95,8 +91,7 @@ void nap_host_reset(NapState *s);
 void nap_host_post_load(NapState *s);
 
 /* nap-s3-pm.c */
-void nap_pm_block_save(NapState *s);
-void nap_pm_block_restore(NapState *s);
+void nap_keep_pm_block_on_wakeup(void);
 
 /* nap-migration.c */
 void nap_migration_init(NapState *s);
