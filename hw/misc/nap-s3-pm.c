@@ -13,7 +13,6 @@
  */
 
 #include "qemu/osdep.h"
-#include "qapi/error.h"
 #include "hw/misc/nap.h"
 #include "hw/southbridge/ich9.h"
 
@@ -21,11 +20,8 @@ void nap_keep_pm_block_on_wakeup(void)
 {
     Object *lpc = object_resolve_path_type("", TYPE_ICH9_LPC_DEVICE, NULL);
 
-    /*
-     * The LPC is realized already: the field, not its qdev property
-     * (settable before realize only), as -global would have set it.
-     */
+    /* Realized already: its qdev property is settable before only. */
     if (lpc) {
-        ICH9_LPC_DEVICE(lpc)->keep_pm_block_on_wakeup = true;
+        ich9_lpc_keep_pm_block_on_wakeup(ICH9_LPC_DEVICE(lpc));
     }
 }

@@ -435,8 +435,9 @@ static void test_reset_while_napping(void)
 
 /*
  * q35: the S3 resume reset unmaps the ACPI PM block (ICH9 PMBASE), and
- * SeaBIOS does not map it again; the device restores it, so a second
- * nap reaches the guest (GPE) and the guest can enter S3 again.
+ * SeaBIOS does not map it again; with the nap device the LPC keeps it
+ * (hook patch 0017), so a second nap reaches the guest (GPE) and the
+ * guest can enter S3 again.
  */
 static void test_q35_second_nap(void)
 {
@@ -487,6 +488,8 @@ static void test_q35_stock_wakeup(void)
     qtest_outw(qts, ICH9_PM_BASE + 4, PM1_CNT_S3);
     wait_runstate(qts, "suspended");
     qtest_qmp_assert_success(qts, "{'execute': 'system_wakeup'}");
+    /* RUNNING comes with the request; the wakeup reset, then WAKEUP. */
+    qtest_qmp_eventwait(qts, "WAKEUP");
     wait_runstate(qts, "running");
     g_assert_cmphex(qtest_inb(qts, ICH9_PM_BASE + 0x20), ==, 0xff);
     qtest_quit(qts);
@@ -758,7 +761,8 @@ static void test_migrate_to_stock(void)
             /* Stock's load fails on the unknown section and exits. */
             qtest_set_expected_status(dst, 1);
             g_assert_cmpstr(st, ==, "failed");
-            assert_runstate(src, "running");
+            /* FAILED is set before the source's VM is started again. */
+            wait_runstate(src, "running");
         } else {
             g_assert_cmpstr(st, ==, "completed");
             qtest_qmp_eventwait(dst, "RESUME");

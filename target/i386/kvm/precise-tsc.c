@@ -76,8 +76,10 @@ bool precise_tsc_slot_sampled(int slot)
  * for a vCPU plugged in after the sample (none of its own), the first
  * sampled vCPU's: KVM started it on the VM's TSC, which every vCPU of a
  * VM shares, and it must stay in phase with the others. Only called
- * while a sample is pending, which always has a sampled slot
- * (precise_tsc_vcpu_destroyed() drops a sample left with none).
+ * while a sample is pending, which always has a sampled slot: a
+ * capture samples every vCPU, a load its own, and a vCPU is unplugged
+ * only when its guest ejects it, which it cannot while the VM is
+ * stopped with a sample pending.
  */
 int precise_tsc_sample_slot(CPUState *cs)
 {
@@ -120,26 +122,6 @@ void precise_tsc_note_vcpus_at_load(void)
     CPU_FOREACH(cs) {
         precise_tsc.state.present_at_load[cs->cpu_index] = true;
     }
-}
-
-void precise_tsc_vcpu_destroyed(CPUState *cs)
-{
-    PreciseTscState *st = &precise_tsc.state;
-    int slot = cs->cpu_index;
-
-    if (!precise_tsc.active || slot < 0 || slot >= st->nr_slots) {
-        return;
-    }
-    /* A vCPU plugged into this slot later has no sample of its own. */
-    st->sampled[slot] = false;
-    st->present_at_load[slot] = false;
-    st->tsc_deadline[slot] = 0;
-    for (slot = 0; slot < st->nr_slots; slot++) {
-        if (st->sampled[slot]) {
-            return;
-        }
-    }
-    precise_tsc_drop_sample();
 }
 
 int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,

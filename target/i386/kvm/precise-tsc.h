@@ -29,9 +29,6 @@ void precise_tsc_init(void);
  */
 bool precise_tsc_owns_tsc_msr(CPUState *cs, int level);
 
-/* From kvm_arch_destroy_vcpu(): vCPU @cs is unplugged. */
-void precise_tsc_vcpu_destroyed(CPUState *cs);
-
 /* Whether the TSC-deadline MSR write must wait for the restore. */
 bool precise_tsc_owns_tsc_deadline(void);
 
