@@ -29,6 +29,13 @@
 #   mg_same WORDS               true if all words are equal (and >= 1)
 #   mg_hmp_text NAME            DIR/NAME.hmp without CRs
 #   mg_up FD NAME S             wait until NAME's monitor answers
+#   mg_boot NAME FD [ARGS]      tp_start NAME with $MACHINE $MEM, mg_trace
+#                               and $MG_BOOT_ARGS; without ARGS also wait
+#                               (30 s) until every vCPU loops (else not_ok
+#                               and exit) and renice the vCPUs; ARGS (e.g.
+#                               "-S -incoming defer") are appended
+#   mg_info FD NAME             the last "info precise-tsc" of NAME into
+#                               DIR/NAME.info (path, vcpu, last restore)
 
 rc=0
 ok() { echo "ok - $*"; }
@@ -142,4 +149,24 @@ mg_all_looping() {
         [ "$(tp_kv "$2" "cpu$_i.loops")" -gt 0 ] 2>/dev/null || return 1
         _i=$((_i + 1))
     done
+}
+
+mg_boot() {
+    # shellcheck disable=SC2086
+    tp_start "$1" "$2" $MACHINE $MEM $(mg_trace "$1") ${MG_BOOT_ARGS:-} \
+        ${3:-}
+    [ -n "${3:-}" ] && return 0
+    tp_wait 30 mg_all_looping "$2" "$1.boot" || {
+        not_ok "$1: tscprobe boots"
+        tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
+        exit 1
+    }
+    mg_nice_vcpus "$tp_pid"
+}
+
+mg_info() {
+    tp_hmp "$1" "info precise-tsc"
+    tp_sync "$1" "info$1" 5 > /dev/null 2>&1
+    mg_hmp_text "$2" | sed -n '/^path: /h; /^path: /!H; ${x;p}' |
+        grep -E '^(path|vcpu|last restore)' > "$tp_dir/$2.info"
 }

@@ -43,25 +43,7 @@ trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 arm() { echo "$1 $2" > "$FAULT"; }
 left() { awk '{ print $2 }' "$FAULT"; }
 
-boot() {
-    tp_start $1 $2 $MACHINE $MEM $(mg_trace $1) -trace precise_tsc_state_busy \
-        ${3:-}
-    [ -n "${3:-}" ] && return 0
-    tp_wait 30 mg_all_looping $2 $1.boot || {
-        not_ok "$1: tscprobe boots"
-        tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
-        exit 1
-    }
-    mg_nice_vcpus $tp_pid
-}
-
-# info FD NAME: the last "info precise-tsc" of NAME into DIR/NAME.info.
-info() {
-    tp_hmp "$1" "info precise-tsc"
-    tp_sync "$1" "info$1" 5 > /dev/null 2>&1
-    mg_hmp_text "$2" | sed -n '/^path: /h; /^path: /!H; ${x;p}' |
-        grep -E '^(path|vcpu|last restore)' > "$tp_dir/$2.info"
-}
+MG_BOOT_ARGS="-trace precise_tsc_state_busy"
 fallbacks() { sed -n 's/^path: .*legacy fallbacks: \([0-9]*\).*/\1/p' "$tp_dir/$1.info"; }
 restores() { grep -c ':precise_tsc_restore elapsed' "$tp_dir/$1.trace"; }
 # The fork's messages in NAME's QEMU output since line $2 (errors and
@@ -98,7 +80,7 @@ stopcont() {
     sleep 0.3
     tp_hmp 3 cont
     runs_on $c 3 vm $vm_pid
-    info 3 vm
+    mg_info 3 vm
     sed "s/^/# $c: info precise-tsc: /" "$tp_dir/vm.info"
     msgs=$(said vm $from)
     fig $c.messages "$msgs"
@@ -106,9 +88,9 @@ stopcont() {
     after=$(restores vm)
 }
 
-boot vm 3
+mg_boot vm 3
 vm_pid=$tp_pid
-info 3 vm
+mg_info 3 vm
 path=$(sed -n 's/^path: \([a-z-]*\),.*/\1/p' "$tp_dir/vm.info")
 fig path "$path"
 check "info precise-tsc counts legacy fallbacks (0 so far)" \
@@ -139,7 +121,7 @@ if [ "$path" = offsets ]; then
     exec 3>&-
     tp_stop_all
     : > "$FAULT"
-    boot dst 4 "-S -incoming defer"
+    mg_boot dst 4 "-S -incoming defer"
     dst_pid=$tp_pid
     mg_up 4 dst 30 || { not_ok "loaded_offset: destination monitor"; exit 1; }
     tp_hmp 4 "migrate_incoming \"file:$saved\""
@@ -151,7 +133,7 @@ if [ "$path" = offsets ]; then
     arm tsc_offset_set 1
     tp_hmp 4 cont
     runs_on loaded_offset 4 dst $dst_pid
-    info 4 dst
+    mg_info 4 dst
     sed "s/^/# loaded_offset: info precise-tsc: /" "$tp_dir/dst.info"
     msgs=$(said dst $from)
     fig loaded_offset.messages "$msgs"

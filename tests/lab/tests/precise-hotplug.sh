@@ -31,26 +31,6 @@ PLUG="device_add $PLUGGED"
 tp_init /tmp/precise-hotplug
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-boot() {
-    tp_start $1 $2 $MACHINE $MEM $(mg_trace $1) ${3:-}
-    [ -n "${3:-}" ] && return 0
-    tp_wait 30 mg_all_looping $2 $1.boot || {
-        not_ok "$1: tscprobe boots"
-        tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
-        exit 1
-    }
-    mg_nice_vcpus $tp_pid
-}
-
-# report FD NAME: "info precise-tsc" of NAME into DIR/NAME.info.
-report() {
-    tp_hmp "$1" "info precise-tsc"
-    tp_sync "$1" "info$1" 5 > /dev/null 2>&1
-    mg_hmp_text "$2" | grep -E '^(path|vcpu|last restore)' | tail -n 5 \
-        > "$tp_dir/$2.info"
-    sed "s/^/# $2: info precise-tsc: /" "$tp_dir/$2.info"
-}
-
 # after CASE FD NAME PID: what must hold once the VM runs again.
 after() {
     c=$1 fd=$2 name=$3 pid=$4
@@ -58,7 +38,8 @@ after() {
     tp_dump $fd $c.a
     sleep 0.5
     tp_dump $fd $c.b
-    report $fd $name
+    mg_info $fd $name
+    sed "s/^/# $name: info precise-tsc: /" "$tp_dir/$name.info"
     off=$(mg_offsets $pid 3)
     fig $c.offsets "$off"
     errs=$(mg_hmp_text $name | grep -a 'precise-tsc:' | tr '\n' '|')
@@ -84,7 +65,7 @@ after() {
 }
 
 # ---- stopcont: plugged between stop and cont -------------------------------
-boot sc 3
+mg_boot sc 3
 pid=$tp_pid
 tp_hmp 3 stop
 mg_wait_status 3 sc paused 10 || not_ok "stopcont: VM paused"
@@ -99,7 +80,7 @@ tp_stop_all
 
 # ---- loaded: plugged on a destination paused after the load ----------------
 saved=$tp_dir/saved.state
-boot src 3
+mg_boot src 3
 tp_hmp 3 stop
 tp_hmp 3 "migrate \"file:$saved\""
 mg_wait_mig 3 src 30 && [ "$mg_status" = completed ] ||
@@ -107,7 +88,7 @@ mg_wait_mig 3 src 30 && [ "$mg_status" = completed ] ||
 tp_hmp 3 quit
 exec 3>&-
 tp_stop_all
-boot dst 4 "-S -incoming defer"
+mg_boot dst 4 "-S -incoming defer"
 pid=$tp_pid
 mg_up 4 dst 30 || { not_ok "loaded: destination monitor"; exit 1; }
 tp_hmp 4 "migrate_incoming \"file:$saved\""
@@ -122,7 +103,7 @@ exec 4>&-
 tp_stop_all
 
 # ---- source: plugged on the source, restored with it on the command line ---
-boot src2 3
+mg_boot src2 3
 tp_hmp 3 stop
 mg_wait_status 3 src2 paused 10 || not_ok "source: VM paused"
 tp_hmp 3 "$PLUG"
@@ -133,7 +114,7 @@ mg_wait_mig 3 src2 30 && [ "$mg_status" = completed ] ||
 tp_hmp 3 quit
 exec 3>&-
 tp_stop_all
-boot dst2 4 "-S -incoming defer -device $PLUGGED"
+mg_boot dst2 4 "-S -incoming defer -device $PLUGGED"
 pid=$tp_pid
 mg_up 4 dst2 30 || { not_ok "source: destination monitor"; exit 1; }
 tp_hmp 4 "migrate_incoming \"file:$saved\""
