@@ -17,6 +17,6 @@ stock=${QEMU_STOCK_BUILD:-build/qemu-stock}/qemu-system-x86_64
 if [ -x "$stock" ]; then
     export QTEST_QEMU_BINARY_STOCK="$stock"
 fi
-run="timeout 280 $test_bin --tap -k"
+run="timeout ${QTEST_TIMEOUT:-280} $test_bin --tap -k"
 
 exec_without_kvm $run

@@ -1,7 +1,6 @@
 /*
  * Nap device, host side of the protocol: request, settle, timeout, wake.
- * Everything here runs with the BQL held; waiters without it read only
- * NapState.outcome (atomically).
+ * Everything here runs with the BQL held, the snapshot job's wait too.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

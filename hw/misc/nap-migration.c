@@ -1,14 +1,13 @@
 /*
- * Nap device and QEMU's save paths: migrate (any transport, file:
- * included) and the snapshot-save job nap the guest first when the
- * device's nap-on-migrate / nap-on-snapshot property is on.
+ * Nap device and QEMU's save paths: the snapshot-save job naps the guest
+ * first when the device's nap-on-snapshot property is on; a migration
+ * that fails or is cancelled wakes a guest that napped for it.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 
 #include "qemu/osdep.h"
 #include "qemu/error-report.h"
-#include "qemu/main-loop.h"
 #include "qapi/error.h"
 #include "hw/misc/nap.h"
 #include "hw/misc/nap-hooks.h"
@@ -17,63 +16,32 @@
 
 /* How often a waiter looks at the outcome; the guest takes far longer. */
 #define NAP_POLL_MS 10
-/* The waiter's own bound beyond the device's timer, should it not fire. */
-#define NAP_WAIT_SLACK_MS 2000
-
-static NapState *nap_start_for(NapTrigger trigger, uint32_t *timeout_ms)
+/*
+ * The snapshot-save job's own request, when nap-on-snapshot is on and the
+ * guest runs. Migration has no such hook: a management layer that wants
+ * the guest napped before a migration asks for it (x-nap-request, wait
+ * for NAP_SETTLED or NAP_UNSETTLED) and then migrates (docs/nap.md).
+ */
+static NapState *nap_start_for_snapshot(void)
 {
     NapState *s = nap_find();
     Error *err = NULL;
-    bool wanted;
 
-    if (!s) {
-        return NULL;
-    }
-    wanted = trigger == NAP_TRIGGER_MIGRATION ? s->nap_on_migrate
-                                              : s->nap_on_snapshot;
     /* A stopped VM cannot nap, a suspended guest already does. */
-    if (!wanted || !runstate_check(RUN_STATE_RUNNING)) {
+    if (!s || !s->nap_on_snapshot || !runstate_check(RUN_STATE_RUNNING)) {
         return NULL;
     }
-    if (!nap_request(s, NAP_REQUEST_MODE_AUTO, trigger, s->timeout_ms,
-                     &err)) {
+    if (!nap_request(s, NAP_REQUEST_MODE_AUTO, NAP_TRIGGER_SNAPSHOT,
+                     s->timeout_ms, &err)) {
         warn_report_err(err);
         return NULL;
     }
-    *timeout_ms = s->timeout_ms;
     return s;
-}
-
-void nap_migration_wait(const MigrationStatus *migration_status)
-{
-    NapState *s;
-    uint32_t timeout_ms = 0;
-    int64_t deadline;
-
-    bql_lock();
-    s = nap_start_for(NAP_TRIGGER_MIGRATION, &timeout_ms);
-    bql_unlock();
-    if (!s) {
-        return;
-    }
-    deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) + timeout_ms +
-               NAP_WAIT_SLACK_MS;
-    while (qatomic_read(&s->outcome) == NAP_OUTCOME_PENDING &&
-           qatomic_read(migration_status) == MIGRATION_STATUS_SETUP &&
-           qemu_clock_get_ms(QEMU_CLOCK_REALTIME) < deadline) {
-        g_usleep(NAP_POLL_MS * 1000);
-    }
-    bql_lock();
-    nap_withdraw(s, qatomic_read(migration_status) == MIGRATION_STATUS_SETUP
-                    ? NAP_UNSETTLED_REASON_TIMEOUT
-                    : NAP_UNSETTLED_REASON_CANCELLED);
-    bql_unlock();
 }
 
 bool coroutine_fn nap_snapshot_wait(Job *job, uint32_t *seq)
 {
-    uint32_t timeout_ms = 0;
-    NapState *s = nap_start_for(NAP_TRIGGER_SNAPSHOT, &timeout_ms);
+    NapState *s = nap_start_for_snapshot();
 
     *seq = s ? s->request_seq : 0;
     /*
@@ -108,7 +76,11 @@ void nap_snapshot_done(uint32_t seq)
     }
 }
 
-/* A migration that failed or was cancelled gives the guest back. */
+/*
+ * A migration that failed or was cancelled gives the guest back: the pause
+ * it napped for (or was asked to nap for) is not coming, the source runs
+ * on.
+ */
 static int nap_migration_event(NotifierWithReturn *notifier,
                                MigrationEvent *e, Error **errp)
 {

@@ -35,7 +35,6 @@ NapInfo *qmp_x_query_nap(Error **errp)
     info->guest_state = nap_guest_state_enum(s);
     info->guest_error = s->guest_error;
     info->bad_accesses = s->bad_accesses;
-    info->nap_on_migrate = s->nap_on_migrate;
     info->nap_on_snapshot = s->nap_on_snapshot;
     info->timeout_ms = s->timeout_ms;
     info->wake_tai_ns = s->wake_tai_ns;

@@ -1,6 +1,6 @@
 /*
  * Nap device stubs for machines without it (no PC): the QMP commands
- * say so, the migration hooks do nothing.
+ * say so, the snapshot hooks do nothing.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -30,10 +30,6 @@ void qmp_x_nap_request(bool has_timeout_ms, uint32_t timeout_ms,
 void qmp_x_nap_wake(Error **errp)
 {
     nap_unsupported(errp);
-}
-
-void nap_migration_wait(const MigrationStatus *migration_status)
-{
 }
 
 bool coroutine_fn nap_snapshot_wait(Job *job, uint32_t *seq)

@@ -270,17 +270,6 @@ static void nap_realize(DeviceState *dev, Error **errp)
     nap_migration_init(s);
 }
 
-
-static bool nap_get_on_migrate(Object *obj, Error **errp)
-{
-    return NAP(obj)->nap_on_migrate;
-}
-
-static void nap_set_on_migrate(Object *obj, bool value, Error **errp)
-{
-    NAP(obj)->nap_on_migrate = value;
-}
-
 static bool nap_get_on_snapshot(Object *obj, Error **errp)
 {
     return NAP(obj)->nap_on_snapshot;
@@ -346,8 +335,6 @@ static void nap_class_init(ObjectClass *klass, void *data)
     set_bit(DEVICE_CATEGORY_MISC, dc->categories);
 
     /* Class properties, unlike qdev ones, can be set with qom-set later. */
-    object_class_property_add_bool(klass, "nap-on-migrate",
-                                   nap_get_on_migrate, nap_set_on_migrate);
     object_class_property_add_bool(klass, "nap-on-snapshot",
                                    nap_get_on_snapshot, nap_set_on_snapshot);
     object_class_property_add_bool(klass, "sleep-button",

@@ -360,6 +360,34 @@ def restore_from_file(w, name, path, timeout=120, **kw):
     return vm
 
 
+def request_nap(vm, timeout_ms=None):
+    """x-nap-request, as a management layer asks before a save (migrate
+    itself never does); returns the index of the request's events."""
+    since = len(vm.qmp.events)
+    args = {} if timeout_ms is None else {"timeout-ms": timeout_ms}
+    vm.qmp.cmd("x-nap-request", **args)
+    return since
+
+
+def wait_nap(vm, since, timeout=60):
+    """NAP_SETTLED or NAP_UNSETTLED at or after index since, whichever
+    came first (None if neither within timeout)."""
+    deadline = time.time() + timeout
+    while True:
+        for ev in vm.qmp.events[since:]:
+            if ev["event"] in ("NAP_SETTLED", "NAP_UNSETTLED"):
+                return ev
+        left = deadline - time.time()
+        if left <= 0:
+            return None
+        vm.qmp.wait_event("NAP_SETTLED", min(left, 0.2), since)
+
+
+def nap(vm, timeout_ms=None, timeout=60):
+    """Ask the guest to nap and wait for the outcome (the event)."""
+    return wait_nap(vm, request_nap(vm, timeout_ms), timeout)
+
+
 def event(vm, name, timeout=0):
     """Event NAME of VM's QMP, waiting up to timeout; None if none came."""
     return vm.qmp.wait_event(name, timeout)

@@ -1,22 +1,30 @@
 #!/usr/bin/python3
-"""Cancel a migration after the guest napped: the source wakes the guest,
+"""Nap the guest, migrate, cancel the migration: the source wakes the guest,
 which is healthy (answers, clock right, clean log) and can nap again."""
 import os
+import time
 
 from naplib import settle, CLEAN_NAP_LOG, boot, event, fmt_ms, guest_log, \
-    log_in_order, run
+    log_in_order, nap, run
 
 MAX_ERR_NS = 50 * 1000000
 
 
 def main(tap, w):
-    vm = boot(w, "src", nap_props=",nap-on-migrate=on")
+    vm = boot(w, "src")
+    outcome = nap(vm)
+    tap.check(outcome is not None and outcome["event"] == "NAP_SETTLED",
+              "the guest napped before the migration", vm.qmp.events)
     # Slow enough that the migration is still running when we cancel.
     vm.qmp.cmd("migrate-set-parameters", max_bandwidth=64 * 1024)
     vm.qmp.cmd("migrate", uri="file:" + os.path.join(w.path, "slow.mig"))
-    settled = event(vm, "NAP_SETTLED", 60)
-    tap.check(settled is not None, "the guest napped before the migration",
-              vm.qmp.events)
+    deadline = time.time() + 10
+    while (vm.qmp.cmd("query-migrate").get("status") == "setup" and
+           time.time() < deadline):
+        time.sleep(0.05)
+    mig = vm.qmp.cmd("query-migrate")
+    tap.check(mig.get("status") == "active",
+              "the migration is active when cancelled", mig)
     vm.qmp.cmd("migrate_cancel")
     st = vm.wait_migration(30)
     tap.check(st == "cancelled", "migration cancelled", st)

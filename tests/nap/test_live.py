@@ -1,19 +1,20 @@
 #!/usr/bin/python3
-"""Live migration with the nap over a unix socket: the source naps the
-guest before migrating, the destination wakes it when it starts, and the
-guest's clock is right afterwards."""
+"""Migration of a napping guest over a unix socket: the guest napped first
+(x-nap-request, NAP_SETTLED), the destination wakes it when it starts, and
+the guest's clock is right afterwards."""
 import os
 
 from naplib import settle, CLEAN_NAP_LOG, boot, event, fmt_ms, guest_log, \
-    log_in_order, run
+    log_in_order, nap, run
 
 MAX_ERR_NS = 50 * 1000000
 
 
 def main(tap, w):
-    src = boot(w, "src", nap_props=",nap-on-migrate=on")
-    dst = w.vm("dst", incoming=True, nap_props=",nap-on-migrate=on")
+    src = boot(w, "src")
+    dst = w.vm("dst", incoming=True)
     sock = os.path.join(w.path, "mig.sock")
+    outcome = nap(src)
     dst.qmp.cmd("migrate-incoming", uri="unix:" + sock)
     src.qmp.cmd("migrate", uri="unix:" + sock)
     st_src = src.wait_migration(120)
@@ -21,9 +22,8 @@ def main(tap, w):
     tap.check(st_src == "completed" and st_dst == "completed",
               "live migration over a unix socket completed",
               "source %s, destination %s" % (st_src, st_dst))
-    settled = event(src, "NAP_SETTLED")
-    tap.check(settled is not None, "the source napped the guest first",
-              src.qmp.events)
+    tap.check(outcome is not None and outcome["event"] == "NAP_SETTLED",
+              "the guest napped before the migration", src.qmp.events)
     wake = event(dst, "NAP_WAKE", 30)
     tap.check(wake is not None, "the destination woke the guest", wake)
     after = settle(dst)

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""Guests without the nap driver, side by side, each migrated to a file
-with nap-on-migrate and restored:
+"""Guests without the nap driver, side by side, each asked to nap
+(x-nap-request), migrated to a file and restored:
  - one with a userspace sleep-button policy: the host presses the ACPI
    sleep button, the guest suspends, the save proceeds after NAP_SETTLED;
  - one with no policy at all: nothing answers, the save proceeds when the
@@ -9,13 +9,14 @@ Both migrations complete and both guests run afterwards."""
 import os
 import time
 
-from naplib import settle, NS, boot, event, fmt_ms, guest_log, restore_from_file, run
+from naplib import settle, NS, boot, event, fmt_ms, guest_log, \
+    request_nap, restore_from_file, run, wait_nap
 
 TIMEOUT_MS = 3000
 
 
 def main(tap, w):
-    props = ",nap-on-migrate=on,timeout-ms=%d" % TIMEOUT_MS
+    props = ",timeout-ms=%d" % TIMEOUT_MS
     btn = boot(w, "button", nap_props=props,
                append="nap.driver=0 nap.sleeppolicy=1")
     mute = boot(w, "mute", nap_props=props, append="nap.driver=0")
@@ -25,6 +26,10 @@ def main(tap, w):
     f_btn = os.path.join(w.path, "button.mig")
     f_mute = os.path.join(w.path, "mute.mig")
     t0 = time.time()
+    # Both asked at once; the mute one answers only by the timeout.
+    since_btn, since_mute = request_nap(btn), request_nap(mute)
+    wait_nap(btn, since_btn)
+    wait_nap(mute, since_mute)
     btn.qmp.cmd("migrate", uri="file:" + f_btn)
     mute.qmp.cmd("migrate", uri="file:" + f_mute)
     st_btn, st_mute = btn.wait_migration(120), mute.wait_migration(120)

@@ -648,15 +648,24 @@ static void wait_migration(QTestState *qts, const char *want)
     g_assert_not_reached();
 }
 
-static void nap_on_migrate(QTestState *qts, int timeout_ms)
+/*
+ * What a management layer does before a migration whose destination starts
+ * later (docs/nap.md): ask for the nap; migrate itself never asks.
+ */
+static void request_nap(QTestState *qts, int timeout_ms)
 {
-    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
-                             " {'path': '/machine/peripheral/nap0',"
-                             " 'property': 'nap-on-migrate', 'value': true}}");
-    qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
-                             " {'path': '/machine/peripheral/nap0',"
-                             " 'property': 'timeout-ms', 'value': %d}}",
+    qtest_qmp_assert_success(qts, "{'execute': 'x-nap-request', 'arguments':"
+                             " {'timeout-ms': %d, 'mode': 'nap'}}",
                              timeout_ms);
+}
+
+/* The guest (this test) answers request 1 and enters S3. */
+static void settle_request(QTestState *qts)
+{
+    wait_event_reason(qts, "NAP_REQUESTED", "trigger", "qmp");
+    nap_wr(qts, NAP_REG_ACK, 1);
+    guest_enter_s3(qts);
+    qtest_qmp_eventwait(qts, "NAP_SETTLED");
 }
 
 static void remove_tmp(const char *tmp)
@@ -669,8 +678,11 @@ static void remove_tmp(const char *tmp)
     rmdir(tmp);
 }
 
-/* No driver: the migration waits out the timeout, then completes. */
-static void test_migrate_timeout(gconstpointer uri_fmt)
+/*
+ * migrate does not ask the guest to nap; a request still pending when
+ * the VM migrates travels and waits again on the destination.
+ */
+static void test_migrate_pending(gconstpointer uri_fmt)
 {
     g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
     g_autofree char *uri = g_strdup_printf(uri_fmt, tmp);
@@ -678,31 +690,36 @@ static void test_migrate_timeout(gconstpointer uri_fmt)
     QTestState *src = qtest_init(MACHINE "-device nap,id=nap0");
     QTestState *dst = qtest_init(MACHINE "-device nap,id=nap0"
                                  " -incoming defer");
+    g_autofree char *state = NULL;
     QDict *ev, *data;
-    int64_t t0 = g_get_monotonic_time();
 
-    nap_on_migrate(src, 400);
+    request_nap(src, 30000);
+    wait_event_reason(src, "NAP_REQUESTED", "trigger", "qmp");
     if (to_file) {
         qtest_qmp_assert_success(src, "{'execute': 'migrate',"
                                  " 'arguments': {'uri': %s}}", uri);
     } else {
         migrate_start(src, dst, uri);
     }
-    wait_event_reason(src, "NAP_REQUESTED", "trigger", "migration");
-    data = wait_event(src, "NAP_UNSETTLED", &ev);
-    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "timeout");
-    g_assert_cmpint(qdict_get_int(data, "elapsed-ms"), >=, 400);
-    qobject_unref(ev);
     wait_migration(src, "completed");
-    g_assert_cmpint(g_get_monotonic_time() - t0, >=, 400 * 1000);
+    /* No request of the migration's own: still the first one. */
+    g_assert_cmpint(query_nap_int(src, "seq"), ==, 1);
     if (to_file) {
         qtest_qmp_assert_success(dst, "{'execute': 'migrate-incoming',"
                                  " 'arguments': {'uri': %s}}", uri);
     }
     qtest_qmp_eventwait(dst, "RESUME");
     wait_runstate(dst, "running");
-    /* The device's state came along. */
+    /* The device's state came along, the request waits here now. */
+    state = query_nap_str(dst, "state");
+    g_assert_cmpstr(state, ==, "requested");
     g_assert_cmpuint(nap_rd(dst, NAP_REG_REQUEST_SEQ), ==, 1);
+    g_assert_cmpuint(nap_rd(dst, NAP_REG_REQUEST), ==, NAP_REQUEST_NAP);
+    qtest_qmp_assert_success(dst, "{'execute': 'x-nap-wake'}");
+    data = wait_event(dst, "NAP_UNSETTLED", &ev);
+    g_assert_cmpstr(qdict_get_str(data, "reason"), ==, "cancelled");
+    g_assert_cmpint(qdict_get_int(data, "seq"), ==, 1);
+    qobject_unref(ev);
     g_assert_cmpuint(nap_rd(dst, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
     qtest_quit(src);
     qtest_quit(dst);
@@ -721,8 +738,9 @@ static void test_migrate_to_stock(void)
     static const bool with_nap[] = { false, true };
 
     if (!getenv("QTEST_QEMU_BINARY_STOCK")) {
-        g_test_fail_printf("QTEST_QEMU_BINARY_STOCK is not set: no stock "
-                           "QEMU 10.0 to migrate to (make stock-qemu)");
+        g_test_message("QTEST_QEMU_BINARY_STOCK is not set: no stock "
+                       "QEMU 10.0 to migrate to (make stock-qemu)");
+        g_test_fail();
         return;
     }
     for (int i = 0; i < ARRAY_SIZE(with_nap); i++) {
@@ -774,7 +792,7 @@ static void test_migrate_to_stock(void)
     }
 }
 
-/* The guest naps; the destination wakes it when it starts. */
+/* The guest naps, then migrates; the destination wakes it when it starts. */
 static void test_migrate_settle_wake(void)
 {
     g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
@@ -786,12 +804,9 @@ static void test_migrate_settle_wake(void)
 
     piix4_pm_enable(src);
     nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
-    nap_on_migrate(src, 30000);
+    request_nap(src, 30000);
+    settle_request(src);
     migrate_start(src, dst, uri);
-    wait_event_reason(src, "NAP_REQUESTED", "mode", "nap");
-    nap_wr(src, NAP_REG_ACK, 1);
-    guest_enter_s3(src);
-    qtest_qmp_eventwait(src, "NAP_SETTLED");
     wait_migration(src, "completed");
 
     data = wait_event(dst, "NAP_WAKE", &ev);
@@ -817,14 +832,12 @@ static void test_migrate_cancel_wakes(void)
 
     piix4_pm_enable(src);
     nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
-    nap_on_migrate(src, 30000);
+    request_nap(src, 30000);
+    settle_request(src);
     /* Slow enough to still be running when cancelled. */
     qtest_qmp_assert_success(src, "{'execute': 'migrate-set-parameters',"
                              " 'arguments': {'max-bandwidth': 100000}}");
     migrate_start(src, dst, uri);
-    qtest_qmp_eventwait(src, "NAP_REQUESTED");
-    guest_enter_s3(src);
-    qtest_qmp_eventwait(src, "NAP_SETTLED");
     wait_migration(src, "active");
     assert_runstate(src, "suspended");
     qtest_qmp_assert_success(src, "{'execute': 'migrate_cancel'}");
@@ -835,6 +848,74 @@ static void test_migrate_cancel_wakes(void)
     qtest_set_expected_status(dst, 1);
     qtest_quit(dst);
     remove_tmp(tmp);
+}
+
+#define RETURN_PATH_ON "{'execute': 'migrate-set-capabilities'," \
+    " 'arguments': {'capabilities': [{'capability': 'return-path'," \
+    " 'state': true}]}}"
+
+/*
+ * The destination refuses the stream (it has no nap device, so the
+ * section "nap" is unknown to it): with the return path the source's
+ * migration fails, its VM goes on and the napping guest is woken (by
+ * the migration notifier and by QEMU starting the stopped VM again).
+ */
+static void test_migrate_refused_wakes(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/sock", tmp);
+    QTestState *src = qtest_init(MACHINE "-device nap,id=nap0");
+    QTestState *dst = qtest_init(MACHINE "-incoming defer");
+    g_autofree char *state = NULL;
+    g_autofree char *mig = NULL;
+
+    piix4_pm_enable(src);
+    nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    request_nap(src, 30000);
+    settle_request(src);
+    qtest_qmp_assert_success(src, RETURN_PATH_ON);
+    qtest_qmp_assert_success(dst, RETURN_PATH_ON);
+    migrate_start(src, dst, uri);
+    qtest_qmp_eventwait(src, "NAP_WAKE");
+    /* FAILED is set before either wakes the guest. */
+    mig = migration_status(src);
+    g_assert_cmpstr(mig, ==, "failed");
+    wait_runstate(src, "running");
+    state = query_nap_str(src, "state");
+    g_assert_cmpstr(state, ==, "idle");
+    qtest_quit(src);
+    qtest_set_expected_status(dst, 1);
+    qtest_quit(dst);
+    remove_tmp(tmp);
+}
+
+/*
+ * Nobody listens on the socket: the migration fails in setup, before it
+ * stopped the VM, so only the migration notifier can wake the guest.
+ */
+static void test_migrate_no_listener_wakes(void)
+{
+    g_autofree char *tmp = g_dir_make_tmp("nap-test-XXXXXX", NULL);
+    g_autofree char *uri = g_strdup_printf("unix:%s/nobody", tmp);
+    QTestState *src = qtest_init(MACHINE "-device nap,id=nap0");
+    g_autofree char *state = NULL;
+    g_autofree char *mig = NULL;
+
+    piix4_pm_enable(src);
+    nap_wr(src, NAP_REG_GUEST_STATE, NAP_GUEST_READY);
+    request_nap(src, 30000);
+    settle_request(src);
+    qtest_qmp_assert_success(src, "{'execute': 'migrate',"
+                             " 'arguments': {'uri': %s}}", uri);
+    /* Bounded: without the wake the guest would stay suspended. */
+    wait_runstate(src, "running");
+    qtest_qmp_eventwait(src, "NAP_WAKE");
+    mig = migration_status(src);
+    g_assert_cmpstr(mig, ==, "failed");
+    state = query_nap_str(src, "state");
+    g_assert_cmpstr(state, ==, "idle");
+    qtest_quit(src);
+    rmdir(tmp);
 }
 
 /*
@@ -1062,15 +1143,37 @@ static bool has_feature(QDict *entry, const char *feature)
     return false;
 }
 
-static bool has_member(QList *schema, QDict *entry, const char *member)
+/* Member @member of the object type named @type, NULL if none. */
+static QDict *type_member(QList *schema, const char *type, const char *member)
 {
-    QDict *args = schema_entry(schema, qdict_get_str(entry, "arg-type"));
+    QDict *object = schema_entry(schema, type);
     QListEntry *e;
 
-    QLIST_FOREACH_ENTRY(qdict_get_qlist(args, "members"), e) {
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(object, "members"), e) {
         QDict *m = qobject_to(QDict, qlist_entry_obj(e));
 
         if (!strcmp(qdict_get_str(m, "name"), member)) {
+            return m;
+        }
+    }
+    return NULL;
+}
+
+static bool has_member(QList *schema, QDict *entry, const char *member)
+{
+    return type_member(schema, qdict_get_str(entry, "arg-type"), member);
+}
+
+/* Whether the enum type named @type has the value @value. */
+static bool enum_has(QList *schema, const char *type, const char *value)
+{
+    QListEntry *e;
+
+    QLIST_FOREACH_ENTRY(qdict_get_qlist(schema_entry(schema, type), "members"),
+                        e) {
+        QDict *m = qobject_to(QDict, qlist_entry_obj(e));
+
+        if (!strcmp(qdict_get_str(m, "name"), value)) {
             return true;
         }
     }
@@ -1095,6 +1198,7 @@ static void test_schema(void)
     QTestState *qts = qtest_init(MACHINE);
     QDict *resp = qtest_qmp(qts, "{'execute': 'query-qmp-schema'}");
     QList *schema = qdict_get_qlist(resp, "return");
+    QDict *trigger;
 
     for (int i = 0; i < ARRAY_SIZE(unstable); i++) {
         QDict *entry = schema_entry(schema, unstable[i]);
@@ -1111,6 +1215,16 @@ static void test_schema(void)
         g_assert(entry && has_member(schema, entry, "qom-path"));
     }
     g_assert_null(schema_entry(schema, "NAP_TIMEOUT"));
+    /* migrate never naps the guest: no such trigger, no such knob. */
+    trigger = type_member(schema, qdict_get_str(schema_entry(schema,
+                          "NAP_REQUESTED"), "arg-type"), "trigger");
+    g_assert_true(enum_has(schema, qdict_get_str(trigger, "type"), "qmp"));
+    g_assert_false(enum_has(schema, qdict_get_str(trigger, "type"),
+                            "migration"));
+    g_assert_nonnull(type_member(schema, qdict_get_str(schema_entry(schema,
+                     "x-query-nap"), "ret-type"), "nap-on-snapshot"));
+    g_assert_null(type_member(schema, qdict_get_str(schema_entry(schema,
+                  "x-query-nap"), "ret-type"), "nap-on-migrate"));
     qobject_unref(resp);
     qtest_quit(qts);
 }
@@ -1131,15 +1245,19 @@ int main(int argc, char **argv)
     qtest_add_func("/nap/time-latch", test_time_latch);
     qtest_add_func("/nap/acpi-tables", test_acpi_tables);
     qtest_add_func("/nap/no-overlap", test_no_overlap);
-    qtest_add_data_func("/nap/migrate/unix/timeout", "unix:%s/sock",
-                        test_migrate_timeout);
-    qtest_add_data_func("/nap/migrate/file/timeout", "file:%s/state",
-                        test_migrate_timeout);
+    qtest_add_data_func("/nap/migrate/unix/pending", "unix:%s/sock",
+                        test_migrate_pending);
+    qtest_add_data_func("/nap/migrate/file/pending", "file:%s/state",
+                        test_migrate_pending);
     qtest_add_func("/nap/migrate/to-stock", test_migrate_to_stock);
     qtest_add_func("/nap/migrate/unix/settle-wake",
                    test_migrate_settle_wake);
     qtest_add_func("/nap/migrate/unix/cancel-wakes",
                    test_migrate_cancel_wakes);
+    qtest_add_func("/nap/migrate/unix/refused-wakes",
+                   test_migrate_refused_wakes);
+    qtest_add_func("/nap/migrate/unix/no-listener-wakes",
+                   test_migrate_no_listener_wakes);
     qtest_add_func("/nap/snapshot/settle-wake", test_snapshot_settle_wake);
     qtest_add_func("/nap/snapshot/fail-wakes", test_snapshot_fail_wakes);
     qtest_add_func("/nap/snapshot/cancel", test_snapshot_cancel);

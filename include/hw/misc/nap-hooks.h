@@ -1,5 +1,5 @@
 /*
- * Where QEMU's migration code calls the nap device (docs/nap.md).
+ * Where QEMU's snapshot-save job calls the nap device (docs/nap.md).
  * Without the device (or without ACPI) these return at once.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
@@ -9,14 +9,6 @@
 
 #include "qemu/coroutine.h"
 #include "qemu/job.h"
-#include "qapi/qapi-types-migration.h"
-
-/*
- * Migration thread, without the BQL, before the setup phase: nap the
- * guest if nap-on-migrate is on, and wait until it is in S3, the request
- * times out or *migration_status leaves MIGRATION_STATUS_SETUP.
- */
-void nap_migration_wait(const MigrationStatus *migration_status);
 
 /*
  * snapshot-save job, in its coroutine, before the VM is stopped: nap the

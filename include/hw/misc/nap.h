@@ -48,10 +48,9 @@ struct NapState {
     int64_t napped_wall_ns;     /* host CLOCK_REALTIME when it reached S3 */
     QEMUTimer *timeout_timer;
     QEMUBH *wake_bh;
-    int outcome;                /* NapOutcome, read by waiters without BQL */
+    int outcome;                /* NapOutcome, for the snapshot job's wait */
 
     /* Knobs */
-    bool nap_on_migrate;
     bool nap_on_snapshot;
     bool sleep_button;
     uint32_t timeout_ms;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The nap test guest in the lab, under real KVM (run by tests/nap/lab-kvm,
 # which stages this script, the guest and napagent into /lab/tests).
-# Two guests side by side: one with the nap device (nap-on-migrate=on),
+# Two guests side by side: one with the nap device, napped first as a
+# management layer does it (x-nap-request, NAP_SETTLED, then migrate),
 # one without; both migrated to a file, NAP_KVM_PAUSE s (30) away, and
 # restored. Prints the guest's CLOCK_REALTIME error against this (inner)
 # host for both, the boot and wake times, and asserts the nap one within
@@ -10,94 +11,9 @@ set -u
 T=/lab/tests d=/tmp/nap-kvm
 PAUSE=${NAP_KVM_PAUSE:-30}
 MAX_MS=${NAP_KVM_MAX_MS:-50}
-rc=0 pids=""
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; rc=1; }
-fig() { echo "# $1=$2"; }
-rm -rf "$d"
-mkdir -p "$d"
-trap 'for p in $pids; do kill $p 2>/dev/null; done' EXIT
-
-# start_vm NAME ARGS...: the guest under lab-qemu with KVM; QMP and the
-# agent's serial line on FIFOs (QEMU pipe chardevs); every QMP line kept
-# in $d/NAME.qmp.
-start_vm() {
-    n=$1
-    shift
-    for f in ag q; do mkfifo "$d/$n.$f.in" "$d/$n.$f.out"; done
-    lab-qemu -accel kvm -M q35 -cpu host -nodefaults -m 256 -display none \
-        -kernel $T/nap-vmlinuz -initrd $T/nap-initramfs.cpio.gz \
-        -append "console=ttyS0 quiet iomem=relaxed" \
-        -serial "file:$d/$n.con" \
-        -chardev "pipe,id=ag,path=$d/$n.ag" -serial chardev:ag \
-        -chardev "pipe,id=q,path=$d/$n.q" -mon chardev=q,mode=control \
-        "$@" > "$d/$n.log" 2>&1 &
-    eval "pid_$n=$!"
-    pids="$pids $!"
-    cat "$d/$n.q.out" >> "$d/$n.qmp" &
-    pids="$pids $!"
-    qmp "$n" '"qmp_capabilities"' > /dev/null
-}
-
-# qmp NAME '"command"' [ARGUMENTS-JSON]: run it, print its answer line.
-# The id counter is a file: qmp also runs in command substitutions.
-qmp() {
-    qid=$(($(cat "$d/qid" 2>/dev/null || echo 0) + 1))
-    echo "$qid" > "$d/qid"
-    echo "{\"execute\": $2, \"id\": \"c$qid\"${3:+, \"arguments\": $3}}" \
-        > "$d/$1.q.in"
-    i=0
-    while [ $i -lt 600 ]; do
-        line=$(grep "\"c$qid\"" "$d/$1.qmp") && { echo "$line"; return 0; }
-        sleep 0.1
-        i=$((i + 1))
-    done
-    return 1
-}
-
-# wait_migration NAME: until completed/failed; prints the status.
-wait_migration() {
-    i=0
-    while [ $i -lt 600 ]; do
-        st=$(qmp "$1" '"query-migrate"' |
-            sed -n 's/.*"status": "\([a-z-]*\)".*/\1/p')
-        case "$st" in completed | failed | cancelled) break ;; esac
-        sleep 0.2
-        i=$((i + 1))
-    done
-    echo "$st"
-}
-
-probe_once() {
-    $T/napagent -p "$d/$1.ag.in" "$d/$1.ag.out" 2>/dev/null |
-        sed -n 's/^PROBE //p'
-}
-
-# probe NAME [TRIES]: once the guest answers (up to TRIES attempts of up
-# to 10 s), the best (shortest round trip) of 3 probes, as
-# "err_ns rtt_ns realtime monotonic boottime".
-probe() {
-    tries=${2:-60} best=""
-    while [ "$tries" -gt 0 ] && [ -z "$(probe_once "$1")" ]; do
-        tries=$((tries - 1))
-    done
-    for i in 1 2 3; do
-        p=$(probe_once "$1")
-        [ -n "$p" ] || continue
-        if [ -z "$best" ] || [ "$(field "$p" 2)" -lt "$(field "$best" 2)" ]
-        then
-            best=$p
-        fi
-    done
-    [ -n "$best" ] && echo "$best"
-}
-
-field() { echo "$1" | cut -d' ' -f"$2"; }
-ms() { awk "BEGIN { printf \"%.1f\", $1 / 1000000 }"; }
-now_s() { cut -d' ' -f1 /proc/uptime; }
-since() { awk "BEGIN { printf \"%.1f\", $(now_s) - $1 }"; }
-
-NAP="-device nap,id=nap0,nap-on-migrate=on"
+. $T/naplab-lib.sh
+naplab_begin
+NAP="-device nap,id=nap0"
 t=$(now_s)
 start_vm nap $NAP
 start_vm stock
@@ -106,12 +22,13 @@ b_nap=$(probe nap) && b_stock=$(probe stock) ||
 ok "the nap test guests boot under KVM"
 fig boot_both_s "$(since "$t")"
 
+outcome=$(nap_first nap)
 qmp nap '"migrate"' "{\"uri\": \"file:$d/nap.mig\"}" > /dev/null
 qmp stock '"migrate"' "{\"uri\": \"file:$d/stock.mig\"}" > /dev/null
 s1=$(wait_migration nap) s2=$(wait_migration stock)
 [ "$s1 $s2" = "completed completed" ] && ok "both saves completed" ||
     not_ok "saves: nap $s1, stock $s2"
-if grep -q NAP_SETTLED "$d/nap.qmp"; then
+if [ "$outcome" = NAP_SETTLED ]; then
     ok "the guest napped before the save (NAP_SETTLED)"
     fig settle_ms "$(sed -n 's/.*NAP_SETTLED.*"elapsed-ms": \([0-9]*\).*/\1/p' "$d/nap.qmp")"
 else
