@@ -4,6 +4,7 @@
 BUILD   := build
 SRC     := $(BUILD)/src
 QBUILD  := $(BUILD)/qemu
+ABUILD  := $(BUILD)/qemu-asan
 UBUILD  := $(BUILD)/unit
 QEMU    := $(QBUILD)/qemu-system-x86_64
 STAMPS  := $(BUILD)/stamps
@@ -24,7 +25,7 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu stock-qemu unit check lab-check lab-soak patches clean distclean help demo bench
+.PHONY: all deps overlay qemu qemu-asan stock-qemu unit check lab-check lab-soak patches clean distclean help demo bench fuzz
 
 all: qemu unit
 
@@ -34,6 +35,7 @@ help:
 	@echo "make check      run every test; ends with 'N passed, N failed'"
 	@echo "make bench      stock vs fork figures into build/bench/results.json"
 	@echo "make lab-check  only the lab: real KVM in an emulated SVM host (TCG)"
+	@echo "make fuzz       the fuzz targets, FUZZ_SECONDS (600) each"
 	@echo "make patches    export the fork as a quilt series into dist/"
 	@echo "make clean      remove build/ and dist/ (the source cache stays)"
 
@@ -60,6 +62,20 @@ qemu: overlay $(QBUILD)/build.ninja
 	ninja -C $(QBUILD) qemu-system-x86_64 tests/qtest/migration-test tests/qtest/nap-test tests/qtest/precise-tsc-test
 	scripts/link-firmware $(QBUILD)
 
+# The fork with clang, ASan, UBSan and its libFuzzer targets (docs/fuzz.md):
+# the qtests run against it once in make check, the fuzz targets briefly.
+$(ABUILD)/build.ninja: config.mak scripts/versions.sh scripts/configure-qemu
+	$(MAKE) overlay
+	rm -rf $(ABUILD)
+	scripts/configure-qemu $(SRC) $(ABUILD) --sanitize
+
+qemu-asan: overlay $(ABUILD)/build.ninja
+	ninja -C $(ABUILD) qemu-system-x86_64 qemu-fuzz-x86_64 tests/qtest/nap-test tests/qtest/precise-tsc-test
+	scripts/link-firmware $(ABUILD)
+
+fuzz: qemu-asan
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),600) FUZZ_SEED=$(or $(FUZZ_SEED),0) tests/fuzz/run
+
 # An unpatched build of the same pristine tree, for the compatibility tests.
 stock-qemu: config.mak $(STAMPS)/deps
 	scripts/build-stock-qemu
@@ -68,7 +84,7 @@ unit: $(STAMPS)/deps
 	@test -f $(UBUILD)/build.ninja || meson setup $(UBUILD) . >/dev/null
 	ninja -C $(UBUILD)
 
-check: qemu stock-qemu unit patches kvm-modules
+check: qemu qemu-asan stock-qemu unit patches kvm-modules
 	tests/check $(if $(SUITES),--only "$(SUITES)")
 
 # The lab runs the fork's QEMU inside real KVM in an emulated host.

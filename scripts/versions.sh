@@ -20,6 +20,11 @@ QEMU_CONFIGURE_FLAGS="--target-list=x86_64-softmmu --without-default-features
 # migration stream does not depend on the accelerators built in.
 QEMU_STOCK_CONFIGURE_FLAGS=$(echo $QEMU_CONFIGURE_FLAGS |
     sed 's/--enable-tcg/--disable-tcg/')
+# The fork built with clang, ASan and UBSan, and libFuzzer's fuzz targets
+# (make qemu-asan, make fuzz): its qtests and fuzz targets run under the
+# qtest accelerator, so it needs no TCG either.
+QEMU_SANITIZE_CONFIGURE_FLAGS="$QEMU_STOCK_CONFIGURE_FLAGS --cc=clang-14
+ --cxx=clang++-14 --enable-fuzzing --enable-asan --enable-ubsan"
 
 # Kernel side (kernel/kvm): the linux-source series the KVM patch series is
 # against and the out-of-tree modules are built for. The point release is

@@ -14,4 +14,4 @@ fi
 
 . "$(dirname "$0")/lib.sh"
 export QTEST_QEMU_BINARY="$qbuild/qemu-system-x86_64"
-exec_without_kvm "timeout 120 $test_bin --tap -k -p /x86_64/precise-tsc/machine-types"
+exec_without_kvm "timeout ${QTEST_TIMEOUT:-120} $test_bin --tap -k -p /x86_64/precise-tsc/machine-types"

@@ -171,11 +171,12 @@ static void test_identification(void)
     g_assert_cmpint(query_nap_int(qts, "timeout-ms"), ==, 10000);
 
     /* A second device is refused; a bad timeout is refused. */
-    qtest_qmp_assert_failure_ref(qts, "{'execute': 'device_add', "
-                                 "'arguments': {'driver': 'nap'}}");
-    qtest_qmp_assert_failure_ref(qts, "{'execute': 'qom-set', 'arguments':"
-                                 " {'path': '/machine/peripheral/nap0',"
-                                 " 'property': 'timeout-ms', 'value': 0}}");
+    qobject_unref(qtest_qmp_assert_failure_ref(qts,
+                  "{'execute': 'device_add', 'arguments': {'driver': 'nap'}}"));
+    qobject_unref(qtest_qmp_assert_failure_ref(qts,
+                  "{'execute': 'qom-set', 'arguments':"
+                  " {'path': '/machine/peripheral/nap0',"
+                  " 'property': 'timeout-ms', 'value': 0}}"));
     qtest_qmp_assert_success(qts, "{'execute': 'qom-set', 'arguments':"
                              " {'path': '/machine/peripheral/nap0',"
                              " 'property': 'timeout-ms', 'value': 1234}}");
@@ -263,14 +264,16 @@ static void test_request_gpe(void)
         g_assert_cmpstr(st, ==, "requested");
     }
     /* One request at a time. */
-    qtest_qmp_assert_failure_ref(qts, "{'execute': 'x-nap-request'}");
+    qobject_unref(qtest_qmp_assert_failure_ref(qts,
+                  "{'execute': 'x-nap-request'}"));
 
     /* x-nap-wake withdraws it. */
     qtest_qmp_assert_success(qts, "{'execute': 'x-nap-wake'}");
     wait_event_reason(qts, "NAP_UNSETTLED", "reason", "cancelled");
     g_assert_cmpuint(nap_rd(qts, NAP_REG_REQUEST), ==, NAP_REQUEST_NONE);
     /* Nothing left to wake. */
-    qtest_qmp_assert_failure_ref(qts, "{'execute': 'x-nap-wake'}");
+    qobject_unref(qtest_qmp_assert_failure_ref(qts,
+                  "{'execute': 'x-nap-wake'}"));
 
     /* Explicit mode: the driver path, sequence grows. */
     qtest_outb(qts, PIIX4_GPE0_STS, 0x80);      /* guest clears status */
@@ -552,8 +555,8 @@ static void test_acpi_tables(void)
         g_assert_false(acpi_tables_contain(without, "QEMUNAP"));
         g_assert_false(acpi_tables_contain(without, NAP_ACPI_HID));
         g_assert_false(acpi_tables_contain(without, "_E07"));
-        qtest_qmp_assert_failure_ref(without,
-                                     "{'execute': 'x-query-nap'}");
+        qobject_unref(qtest_qmp_assert_failure_ref(without,
+                      "{'execute': 'x-query-nap'}"));
         qtest_quit(with);
         qtest_quit(without);
     }

@@ -119,6 +119,8 @@ bool precise_tsc_kvm_state_capture(PreciseTscState *st,
 bool precise_tsc_kvm_state_restore(const PreciseTscState *st,
                                    int64_t ref_tai_ns, uint64_t limit_ns,
                                    PreciseTscReport *r, Error **errp);
+/* One slot per possible vCPU (the machine's max_cpus), all clear. */
+void precise_tsc_state_init(PreciseTscState *st, uint32_t nr_slots);
 bool precise_tsc_slot_sampled(int slot);
 int precise_tsc_sample_slot(CPUState *cs);
 void precise_tsc_drop_sample(void);

@@ -54,7 +54,7 @@ uint32_t precise_tsc_nr_vcpus(void)
     return n;
 }
 
-static void state_init(PreciseTscState *st, uint32_t nr_slots)
+void precise_tsc_state_init(PreciseTscState *st, uint32_t nr_slots)
 {
     st->nr_slots = nr_slots;
     st->sampled = g_new0(bool, nr_slots);
@@ -682,7 +682,7 @@ static void precise_tsc_machine_done(Notifier *n, void *data)
     if (!kvm_enabled()) {
         return;
     }
-    state_init(&precise_tsc.state, current_machine->smp.max_cpus);
+    precise_tsc_state_init(&precise_tsc.state, current_machine->smp.max_cpus);
     precise_tsc.active = true;
     qemu_add_vm_change_state_handler_prio(precise_tsc_vm_state_change, NULL,
                                           PRECISE_TSC_HANDLER_PRIO);
