@@ -25,7 +25,7 @@ ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
 
-.PHONY: all deps overlay qemu qemu-asan stock-qemu unit check lab-check lab-soak patches clean distclean help demo bench fuzz
+.PHONY: all deps overlay qemu qemu-asan stock-qemu unit check lab-check lab-soak patches clean distclean help demo bench fuzz libvirt
 
 all: qemu unit
 
@@ -36,6 +36,7 @@ help:
 	@echo "make bench      stock vs fork figures into build/bench/results.json"
 	@echo "make lab-check  only the lab: real KVM in an emulated SVM host (TCG)"
 	@echo "make fuzz       the fuzz targets, FUZZ_SECONDS (600) each"
+	@echo "make libvirt    the fork's libvirt into build/libvirt/root"
 	@echo "make patches    export the fork as a quilt series into dist/"
 	@echo "make clean      remove build/ and dist/ (the source cache stays)"
 
@@ -80,11 +81,17 @@ fuzz: qemu-asan
 stock-qemu: config.mak $(STAMPS)/deps
 	scripts/build-stock-qemu
 
+# The fork's libvirt (patches/libvirt, libvirt/; docs/libvirt.md): Debian's
+# libvirt 11.3 source with the series, QEMU driver only, installed into
+# build/libvirt/root. tests/libvirt runs it as a private daemon.
+libvirt: $(STAMPS)/deps
+	scripts/build-libvirt
+
 unit: $(STAMPS)/deps
 	@test -f $(UBUILD)/build.ninja || meson setup $(UBUILD) . >/dev/null
 	ninja -C $(UBUILD)
 
-check: qemu qemu-asan stock-qemu unit patches kvm-modules
+check: qemu qemu-asan stock-qemu unit patches kvm-modules libvirt
 	tests/check $(if $(SUITES),--only "$(SUITES)")
 
 # The lab runs the fork's QEMU inside real KVM in an emulated host.
@@ -125,8 +132,12 @@ kvm-modules: $(STAMPS)/deps
 kernel-patches:
 	kernel/kvm/export-patches
 
+# Both series, the way a distribution carries them: dist/patches (QEMU)
+# and dist/libvirt/patches (libvirt), each a quilt series to append to the
+# Debian package's debian/patches/series.
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist
+	scripts/export-patches.py --upstream libvirt "$$(scripts/fetch-libvirt)" . dist/libvirt
 
 clean:
 	rm -rf $(BUILD) dist

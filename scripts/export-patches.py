@@ -6,7 +6,10 @@ files, then the hook series, and a quilt 'series' file. The pristine tree
 is Debian's source with Debian's own patches applied, so the series can be
 appended to a Debian package's debian/patches/series as it is.
 
-Usage: export-patches.py PRISTINE REPO DIST
+The same for libvirt with --upstream libvirt (DIST/patches/series with
+qemu-tsc-fork/ against Debian's libvirt source, scripts/fetch-libvirt).
+
+Usage: export-patches.py [--upstream qemu|libvirt] PRISTINE REPO DIST
 """
 
 import os
@@ -56,7 +59,9 @@ def new_file_diff(repo, rel, src_rel=None):
     return "\n".join(out) + "\n"
 
 
-def area_of(rel):
+def area_of(rel, upstream):
+    if upstream != "qemu":
+        return os.path.dirname(rel) or rel
     for d in sorted(fork_files.OVERLAY_DIRS, key=len, reverse=True):
         if rel.startswith(d + "/"):
             return d
@@ -64,9 +69,16 @@ def area_of(rel):
 
 
 def main():
-    if len(sys.argv) != 4:
-        die("usage: export-patches.py PRISTINE REPO DIST")
-    pristine, repo, dist = (os.path.abspath(a) for a in sys.argv[1:])
+    args = sys.argv[1:]
+    upstream = "qemu"
+    if args[:1] == ["--upstream"] and len(args) > 1:
+        upstream = args[1]
+        args = args[2:]
+    if len(args) != 3 or upstream not in fork_files.UPSTREAMS:
+        die("usage: export-patches.py [--upstream qemu|libvirt] PRISTINE "
+            "REPO DIST")
+    sources, series_dir = fork_files.UPSTREAMS[upstream]
+    pristine, repo, dist = (os.path.abspath(a) for a in args)
     top = os.path.join(dist, "patches")
     shutil.rmtree(top, ignore_errors=True)
     # A subdirectory of its own, so the series can join debian/patches
@@ -76,10 +88,10 @@ def main():
     date = last_change_date(repo)
 
     by_area = {}
-    for rel, src_rel in fork_files.overlay_sources(repo):
+    for rel, src_rel in sources(repo):
         if os.path.lexists(os.path.join(pristine, rel)):
             die("%s replaces an upstream file" % rel)
-        by_area.setdefault(area_of(rel), []).append((rel, src_rel))
+        by_area.setdefault(area_of(rel, upstream), []).append((rel, src_rel))
 
     names = []
     for area in sorted(by_area):
@@ -99,7 +111,7 @@ def main():
             f.write(header + body)
         names.append(name)
 
-    for hook, path in fork_files.series(repo):
+    for hook, path in fork_files.series(repo, series_dir):
         n = len(names) + 1
         name = "%04d-%s" % (n, hook.split("-", 1)[1]
                             if hook[:4].isdigit() else hook)

@@ -58,9 +58,9 @@ def overlay_sources(repo):
     return [(f, f) for f in overlay_files(repo)] + mapped
 
 
-def series(repo):
+def series(repo, series_dir=SERIES_DIR):
     """Ordered hook patches as (name, absolute path)."""
-    base = os.path.join(repo, SERIES_DIR)
+    base = os.path.join(repo, series_dir)
     path = os.path.join(base, "series")
     if not os.path.exists(path):
         return []
@@ -73,8 +73,28 @@ def series(repo):
     for n in names:
         if not os.path.isfile(os.path.join(base, n)):
             raise SystemExit("series names %s, but %s/%s does not exist"
-                             % (n, SERIES_DIR, n))
+                             % (n, series_dir, n))
     return [(n, os.path.join(base, n)) for n in names]
+
+
+# libvirt (scripts/build-libvirt, docs/libvirt.md): the same model. New
+# files live under libvirt/ at their path in libvirt's tree, hooks in
+# patches/libvirt/.
+LIBVIRT_DIR = "libvirt"
+LIBVIRT_SERIES_DIR = os.path.join("patches", "libvirt")
+
+
+def libvirt_overlay_sources(repo):
+    """(path in libvirt's tree, repo path) of every file laid over it."""
+    prefix = LIBVIRT_DIR + "/"
+    return [(f[len(prefix):], f) for f in repo_files(repo)
+            if f.startswith(prefix)]
+
+
+UPSTREAMS = {
+    "qemu": (overlay_sources, SERIES_DIR),
+    "libvirt": (libvirt_overlay_sources, LIBVIRT_SERIES_DIR),
+}
 
 
 _TARGET = re.compile(r"^\+\+\+ (\S+)")

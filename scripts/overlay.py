@@ -1,12 +1,14 @@
 #!/usr/bin/python3
 """Build tree = pristine QEMU + the fork's files laid over + hook series.
 
+The same for libvirt with --upstream libvirt (scripts/build-libvirt).
+
 The build tree is created once by copying the pristine tree (timestamps
 kept). On every later run only files whose wanted content differs are
 rewritten, so ninja rebuilds only what an edit really changed. Files the
 fork touched before but no longer does are put back to pristine.
 
-Usage: overlay.py PRISTINE REPO BUILD_SRC
+Usage: overlay.py [--upstream qemu|libvirt] PRISTINE REPO BUILD_SRC
 """
 
 import json
@@ -41,21 +43,22 @@ def fresh_copy(pristine, out):
     os.rename(tmp, out)
 
 
-def overlay_content(pristine, repo):
+def overlay_content(pristine, repo, upstream):
+    sources, series_dir = fork_files.UPSTREAMS[upstream]
     wanted = {}
-    for rel, src_rel in fork_files.overlay_sources(repo):
+    for rel, src_rel in sources(repo):
         if os.path.lexists(os.path.join(pristine, rel)):
             die("%s would replace an upstream file; change upstream files "
-                "with a hook patch in %s/" % (rel, fork_files.SERIES_DIR))
+                "with a hook patch in %s/" % (rel, series_dir))
         src = os.path.join(repo, src_rel)
         wanted[rel] = (read(src), os.stat(src).st_mode & 0o777)
     return wanted
 
 
-def patched_content(pristine, repo):
+def patched_content(pristine, repo, upstream):
     """Apply the series to a scratch copy of just the files it touches."""
     wanted = {}
-    patches = fork_files.series(repo)
+    patches = fork_files.series(repo, fork_files.UPSTREAMS[upstream][1])
     with tempfile.TemporaryDirectory(prefix="fork-series-") as scratch:
         for name, path in patches:
             for rel in fork_files.patch_targets(path):
@@ -71,8 +74,8 @@ def patched_content(pristine, repo):
                                    stdin=f, capture_output=True)
             if r.returncode != 0:
                 sys.stderr.write(r.stdout.decode(errors="replace"))
-                die("hook patch %s does not apply to this QEMU tree "
-                    "(%s)" % (name, pristine))
+                die("hook patch %s does not apply to this %s tree "
+                    "(%s)" % (name, upstream, pristine))
         for root, _, files in os.walk(scratch):
             for fn in files:
                 full = os.path.join(root, fn)
@@ -106,9 +109,15 @@ def sync(out, wanted, previous, pristine):
 
 
 def main():
-    if len(sys.argv) != 4:
-        die("usage: overlay.py PRISTINE REPO BUILD_SRC")
-    pristine, repo, out = (os.path.abspath(a) for a in sys.argv[1:])
+    args = sys.argv[1:]
+    upstream = "qemu"
+    if args[:1] == ["--upstream"] and len(args) > 1:
+        upstream = args[1]
+        args = args[2:]
+    if len(args) != 3 or upstream not in fork_files.UPSTREAMS:
+        die("usage: overlay.py [--upstream qemu|libvirt] PRISTINE REPO "
+            "BUILD_SRC")
+    pristine, repo, out = (os.path.abspath(a) for a in args)
     state_path = out + STATE_SUFFIX
     state = None
     if os.path.exists(state_path):
@@ -119,8 +128,8 @@ def main():
         fresh_copy(pristine, out)
         state = {"pristine": pristine, "files": []}
 
-    wanted = overlay_content(pristine, repo)
-    for rel, val in patched_content(pristine, repo).items():
+    wanted = overlay_content(pristine, repo, upstream)
+    for rel, val in patched_content(pristine, repo, upstream).items():
         if rel in wanted:
             die("a hook patch modifies %s, which is the fork's own file; "
                 "edit it directly" % rel)

@@ -31,3 +31,39 @@ QEMU_SANITIZE_CONFIGURE_FLAGS="$QEMU_STOCK_CONFIGURE_FLAGS --cc=clang-14
 # the one lab host deb612-ours boots (tests/lab/hosts.sh resolves it), so
 # kernel image, headers and source always agree.
 KVM_LINUX_SERIES=6.12
+
+# libvirt series (patches/libvirt, make libvirt; docs/libvirt.md): Debian's
+# source package of libvirt 11.3, the release made for QEMU 10.0 (its
+# capabilities data knows 10.0's QMP). trixie ships it, and Debian 12
+# users who take QEMU 10.0 from bookworm-backports get the same 11.3 from
+# there, so one series serves both. Debian 12's own libvirt 9.0 (binary
+# packages, unpatched) is what the "works unchanged" tests run.
+LIBVIRT_SUITE=trixie
+LIBVIRT_SERIES=11.3
+# Only what the tests use: the monolithic libvirtd with the QEMU driver
+# and the remote driver for virsh; no docs, no other drivers. libnl stays:
+# 11.3 does not build without it (virnetdevbridge.c uses RTM_* from it).
+LIBVIRT_MESON_OPTIONS="-Ddriver_qemu=enabled -Ddriver_remote=enabled -Ddriver_libvirtd=enabled
+ -Djson_c=enabled -Dreadline=enabled -Ddriver_network=disabled
+ -Ddriver_lxc=disabled -Ddriver_ch=disabled -Ddriver_libxl=disabled
+ -Ddriver_vbox=disabled -Ddriver_esx=disabled -Ddriver_hyperv=disabled
+ -Ddriver_openvz=disabled -Ddriver_vmware=disabled -Ddriver_bhyve=disabled
+ -Ddriver_vz=disabled -Ddriver_interface=disabled -Ddriver_secrets=disabled
+ -Ddriver_test=disabled -Dstorage_dir=disabled -Dstorage_fs=disabled
+ -Dstorage_lvm=disabled -Dstorage_disk=disabled -Dstorage_iscsi=disabled
+ -Dstorage_iscsi_direct=disabled -Dstorage_mpath=disabled
+ -Dstorage_rbd=disabled -Dstorage_scsi=disabled -Dstorage_vstorage=disabled
+ -Dstorage_zfs=disabled -Dstorage_gluster=disabled -Ddocs=disabled
+ -Dtests=disabled -Dnls=disabled -Dnss=disabled -Dlogin_shell=disabled
+ -Dhost_validate=disabled -Dinit_script=none -Dapparmor=disabled
+ -Dselinux=disabled -Dsecdriver_apparmor=disabled
+ -Dsecdriver_selinux=disabled -Dwireshark_dissector=disabled
+ -Dpolkit=disabled -Dsasl=disabled -Dfirewalld=disabled
+ -Dfirewalld_zone=disabled -Dudev=disabled -Dlibssh=disabled
+ -Dlibssh2=disabled -Dnumactl=disabled -Dnumad=disabled -Dsanlock=disabled
+ -Dfuse=disabled -Dcurl=disabled -Dpciaccess=disabled -Dblkid=disabled
+ -Dcapng=disabled -Dlibpcap=disabled -Daudit=disabled
+ -Dbash_completion=disabled -Dglusterfs=disabled -Dlibiscsi=disabled
+ -Dopenwsman=disabled -Dnetcf=disabled -Dattr=disabled -Ddtrace=disabled
+ -Dnbdkit=disabled -Dsysctl_config=disabled -Dssh_proxy=disabled
+ -Duserfaultfd_sysctl=disabled -Dpm_utils=disabled"
