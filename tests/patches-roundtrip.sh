@@ -46,3 +46,37 @@ n_added=$(grep -h -c '^new file mode' "$dist"/qemu-tsc-fork/*.patch |
           awk '{s += $1} END {print s}')
 tap_check "series adds all $n_ours overlay files (found $n_added)" \
     test "$n_ours" = "$n_added"
+
+# The libvirt series (dist/libvirt/patches) on Debian's libvirt source the
+# same way, against the tree make libvirt built (build/libvirt/src).
+lvsrc=$(scripts/fetch-libvirt 2>/dev/null)
+lvdist=${DIST:-dist}/libvirt/patches
+if [ -z "$lvsrc" ] || [ ! -f "$lvdist/series" ] || [ ! -d build/libvirt/src ]; then
+    tap_fail "need the libvirt source, $lvdist/series and build/libvirt/src" \
+        "(make patches, make libvirt)"
+    exit 1
+fi
+lvtree="$work/libvirt"
+cp -a "$lvsrc" "$lvtree" && chmod -R u+w "$lvtree"
+cp -r "$lvdist"/qemu-tsc-fork "$lvtree/debian/patches/"
+cat "$lvdist/series" >> "$lvtree/debian/patches/series"
+if (cd "$lvtree" && QUILT_PATCHES=debian/patches quilt push -a -q --fuzz=0) \
+        > "$work/lvquilt.log" 2>&1; then
+    tap_ok "exported libvirt series applies with quilt on top of Debian's patches"
+else
+    sed 's/^/# /' "$work/lvquilt.log"
+    tap_fail "exported libvirt series applies with quilt on top of Debian's patches"
+    exit 1
+fi
+if diff -r -q --no-dereference -x .pc -x patches "$lvtree" build/libvirt/src \
+        > "$work/lvdiff.log" 2>&1; then
+    tap_ok "libvirt: quilt result equals the overlay build tree"
+else
+    sed 's/^/# /' "$work/lvdiff.log" | head -20
+    tap_fail "libvirt: quilt result equals the overlay build tree"
+fi
+n_lv=$(git ls-files --cached --others --exclude-standard libvirt | wc -l)
+n_lv_added=$(grep -h -c '^new file mode' "$lvdist"/qemu-tsc-fork/*.patch |
+             awk '{s += $1} END {print s}')
+tap_check "libvirt series adds all $n_lv new files (found $n_lv_added)" \
+    test "$n_lv" = "$n_lv_added"

@@ -1,0 +1,333 @@
+"""Harness for the libvirt tests (docs/libvirt.md): a private libvirtd
+driving the fork's QEMU under TCG with the nap test guest.
+
+Each daemon is a session-mode libvirtd (qemu:///session) run as the
+unprivileged user nobody with its own HOME and XDG directories under the
+test's work directory: it reads no configuration of the machine's own
+libvirt, writes nothing outside the work directory and needs neither
+cgroups nor a security driver. Two daemons with different host UUIDs are
+two "hosts" for a migration. virsh talks to one daemon through its socket
+(qemu:///session?socket=...), never through autostart.
+
+Nothing here asserts: the tests (test_*.py) decide and print TAP.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "nap"))
+from naplib import (Agent, NS, REPO, Tap, TestFailure,  # noqa: E402,F401
+                    fmt_ms)
+
+QEMU = os.environ.get("QEMU",
+                      os.path.join(REPO, "build/qemu/qemu-system-x86_64"))
+GUEST = os.path.join(REPO, "build/nap", os.environ.get("NAP_GUEST_HOST",
+                                                       "deb612"))
+FORK_ROOT = os.path.join(REPO, "build/libvirt/root")
+NOBODY = 65534
+
+# Which libvirt: Debian 12's packages (unpatched) or the fork's build.
+BINARIES = {
+    "debian": {"libvirtd": "/usr/sbin/libvirtd", "virsh": "/usr/bin/virsh",
+               "lib": None},
+    "fork": {"libvirtd": os.path.join(FORK_ROOT, "sbin/libvirtd"),
+             "virsh": os.path.join(FORK_ROOT, "bin/virsh"),
+             "lib": os.path.join(FORK_ROOT, "lib")},
+}
+
+
+def as_nobody(args):
+    return ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+            "--clear-groups", "--"] + list(args)
+
+
+def chown_tree(path):
+    for root, dirs, files in os.walk(path):
+        os.chown(root, NOBODY, NOBODY)
+        for f in files:
+            os.chown(os.path.join(root, f), NOBODY, NOBODY)
+
+
+class VirshError(Exception):
+    pass
+
+
+class Libvirtd:
+    """One private session libvirtd, run as nobody."""
+
+    def __init__(self, name, kind, workdir):
+        self.name = name
+        self.kind = kind
+        self.bins = BINARIES[kind]
+        self.home = os.path.join(workdir, name)
+        self.sock = os.path.join(self.home, "run/libvirt/libvirt-sock")
+        self.uri = "qemu:///session?socket=" + self.sock
+        self.log = os.path.join(self.home, "libvirtd.log")
+        for d in ("config/libvirt", "run", "cache", "data"):
+            os.makedirs(os.path.join(self.home, d), exist_ok=True)
+        os.chmod(os.path.join(self.home, "run"), 0o700)
+        with open(os.path.join(self.home, "config/libvirt/libvirtd.conf"),
+                  "w") as f:
+            # A host UUID of its own: libvirt refuses to migrate to a
+            # daemon with its own UUID ("the same host").
+            f.write('host_uuid = "%s"\n' % uuid.uuid4())
+            f.write('log_outputs = "3:file:%s"\n' % self.log)
+        with open(os.path.join(self.home, "config/libvirt/qemu.conf"),
+                  "w") as f:
+            # Domain logs written by the daemon itself: no virtlogd, which
+            # a session daemon would otherwise autostart.
+            f.write('stdio_handler = "file"\n')
+        chown_tree(self.home)
+        self.env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": self.home,
+            "XDG_CONFIG_HOME": os.path.join(self.home, "config"),
+            "XDG_RUNTIME_DIR": os.path.join(self.home, "run"),
+            "XDG_CACHE_HOME": os.path.join(self.home, "cache"),
+            "XDG_DATA_HOME": os.path.join(self.home, "data"),
+            "LIBVIRT_AUTOSTART": "0",
+        }
+        if self.bins["lib"]:
+            self.env["LD_LIBRARY_PATH"] = self.bins["lib"]
+        self.out = open(os.path.join(self.home, "libvirtd.stderr"), "w")
+        self.proc = subprocess.Popen(as_nobody([self.bins["libvirtd"]]),
+                                     env=self.env, cwd=self.home,
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=self.out, stderr=self.out)
+        deadline = time.time() + 30
+        while not os.path.exists(self.sock):
+            if self.proc.poll() is not None:
+                raise TestFailure("%s: libvirtd exited with %s:\n%s" % (
+                    name, self.proc.returncode, self.stderr_text()))
+            if time.time() > deadline:
+                raise TestFailure("%s: libvirtd made no socket in 30 s"
+                                  % name)
+            time.sleep(0.1)
+
+    def stderr_text(self):
+        with open(os.path.join(self.home, "libvirtd.stderr"),
+                  errors="replace") as f:
+            return f.read()
+
+    def version(self):
+        out = subprocess.run([self.bins["libvirtd"], "--version"],
+                             env=self.env, capture_output=True, text=True)
+        return out.stdout.strip()
+
+    def virsh(self, *args, check=True, timeout=300):
+        """virsh's stdout; VirshError (with its stderr) when it fails."""
+        cmd = as_nobody([self.bins["virsh"], "-q", "-c", self.uri] +
+                        list(args))
+        r = subprocess.run(cmd, env=self.env, capture_output=True,
+                           text=True, timeout=timeout)
+        if check and r.returncode != 0:
+            raise VirshError("virsh %s: %s" % (" ".join(args),
+                                                r.stderr.strip()))
+        return r.stdout.strip() if check else r
+
+    def state(self, dom):
+        return self.virsh("domstate", "--reason", dom)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.out.close()
+
+
+def domain_xml(name, home, nap=None, qemu=QEMU, disk=None, extra="",
+               append="", chardir=None):
+    """The nap test guest as a libvirt domain: direct kernel boot, TCG,
+    console on ttyS0 into a file, napagent on ttyS1 (a unix socket), both
+    in chardir (default: home, the work directory).
+    nap: None (no device), "cmdline" (-device nap through
+    <qemu:commandline>, for an unpatched libvirt), or the fork's
+    <pm><nap .../></pm> element as a string."""
+    pm = "<suspend-to-mem enabled='yes'/>"
+    if nap not in (None, "cmdline"):
+        pm += nap
+    cmdline = ""
+    if nap == "cmdline":
+        cmdline = ("<qemu:commandline><qemu:arg value='-device'/>"
+                   "<qemu:arg value='nap,id=nap0'/></qemu:commandline>")
+    disk_xml = ""
+    if disk:
+        disk_xml = ("<disk type='file' device='disk'><driver name='qemu' "
+                    "type='qcow2'/><source file='%s'/><target dev='vda' "
+                    "bus='virtio'/></disk>" % disk)
+    return """<domain type='qemu' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>
+  <name>{name}</name>
+  <memory unit='MiB'>256</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='q35'>hvm</type>
+    <kernel>{guest}/vmlinuz</kernel>
+    <initrd>{guest}/initramfs.cpio.gz</initrd>
+    <cmdline>console=ttyS0 quiet iomem=relaxed {append}</cmdline>
+  </os>
+  <features><acpi/></features>
+  <pm>{pm}</pm>
+  <clock offset='utc'/>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>restart</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <emulator>{qemu}</emulator>
+    {disk}
+    <serial type='file'><source path='{chardir}/{name}.console'/><target port='0'/></serial>
+    <serial type='unix'><source mode='bind' path='{chardir}/{name}.agent'/><target port='1'/></serial>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+    {extra}
+  </devices>
+  {cmdline}
+</domain>
+""".format(name=name, guest=home + "/guest", pm=pm, qemu=qemu,
+           disk=disk_xml, cmdline=cmdline, extra=extra,
+           append=append, chardir=chardir or home)
+
+
+class Workdir:
+    """Work directory readable by nobody; kept on failure or LV_KEEP=1."""
+
+    def __init__(self, tag):
+        base = os.environ.get("LV_WORKDIR_BASE", "/tmp")
+        self.path = os.path.join(base, "libvirt-%s.%d" % (tag, os.getpid()))
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.makedirs(self.path)
+        os.chmod(self.path, 0o755)
+        # QEMU (as nobody) creates its console files and sockets here.
+        os.chown(self.path, NOBODY, NOBODY)
+        # The guest's kernel and initramfs, where nobody can read them.
+        g = os.path.join(self.path, "guest")
+        os.makedirs(g)
+        for f in ("vmlinuz", "initramfs.cpio.gz"):
+            shutil.copy(os.path.join(GUEST, f), g)
+        chown_tree(g)
+        self.daemons = []
+
+    def daemon(self, name, kind):
+        d = Libvirtd(name, kind, self.path)
+        self.daemons.append(d)
+        return d
+
+    def file(self, name):
+        """A path nobody may create (in the work directory)."""
+        return os.path.join(self.path, name)
+
+    def subdir(self, name):
+        """A directory of the work directory that nobody owns."""
+        path = os.path.join(self.path, name)
+        os.makedirs(path, exist_ok=True)
+        os.chown(path, NOBODY, NOBODY)
+        return path
+
+    def close(self, failed):
+        for d in self.daemons:
+            try:
+                for dom in d.virsh("list", "--name").split():
+                    d.virsh("destroy", dom, check=False)
+            except Exception:
+                pass
+            d.stop()
+        if failed or os.environ.get("LV_KEEP"):
+            print("# kept " + self.path, flush=True)
+        else:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+
+def agent(home, name):
+    return Agent(os.path.join(home, name + ".agent"))
+
+
+def run(main):
+    """Run a test's main(tap, workdir), turning errors into a failure."""
+    import traceback
+    tap = Tap()
+    start = time.time()
+    w = Workdir(os.path.basename(sys.argv[0]).replace(".py", ""))
+    try:
+        main(tap, w)
+    except Exception as e:
+        tap.check(False, "test ran to the end: %s" % e,
+                  traceback.format_exc())
+        for d in w.daemons:
+            try:
+                with open(d.log, errors="replace") as f:
+                    tail = f.read()[-3000:]
+                tap.note("%s libvirtd log tail:\n%s" % (d.name, tail))
+            except OSError:
+                pass
+    finally:
+        w.close(tap.failed)
+    tap.note("ran in %.0f s" % (time.time() - start))
+    sys.exit(1 if tap.failed else 0)
+
+
+def qcow2(w, name, size="64M"):
+    """A small qcow2 disk nobody may write (internal snapshots need one)."""
+    path = w.file(name + ".qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", path, size],
+                   check=True)
+    os.chown(path, NOBODY, NOBODY)
+    return path
+
+
+def write_xml(w, name, xml):
+    path = w.file(name + ".xml")
+    with open(path, "w") as f:
+        f.write(xml)
+    os.chown(path, NOBODY, NOBODY)
+    return path
+
+
+def define_and_start(d, w, name, **kw):
+    """Define and start the nap test guest on daemon d; its Agent, once
+    the guest answers."""
+    d.virsh("define", write_xml(w, name, domain_xml(name, w.path, **kw)))
+    d.virsh("start", name)
+    a = agent(w.path, name)
+    a.wait_up(120)
+    return a
+
+
+def boot_id(a):
+    """The guest kernel's boot id: unchanged means it did not reboot."""
+    rc, out = a.sh("cat /proc/sys/kernel/random/boot_id")
+    return out[0] if rc == 0 and out else None
+
+
+def wait_state(d, dom, want, timeout=60):
+    """Poll virsh domstate until it starts with want; the last state."""
+    deadline = time.time() + timeout
+    while True:
+        st = d.state(dom)
+        if st.startswith(want) or time.time() > deadline:
+            return st
+        time.sleep(0.2)
+
+
+def log_since(d, dom, before):
+    """What the domain log gained since its text was before. A session
+    daemon truncates the log when it starts QEMU (restore, start, revert):
+    then all of it is new."""
+    now = domain_log(d, dom)
+    return now[len(before):] if now.startswith(before) else now
+
+
+def domain_log(d, dom):
+    """The domain's log as a session daemon writes it."""
+    path = os.path.join(d.home, "cache/libvirt/qemu/log", dom + ".log")
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
