@@ -157,6 +157,38 @@ def main(tap, w):
     fork.virsh("restore", w.file("mute.img"))
     st = wait_state(fork, "mute", "running", 30)
     tap.check(st.startswith("running"), "no driver: restored and running")
+
+    # virsh domjobabort while libvirt waits for a guest that never naps:
+    # the save ends at once, failed, and the guest runs on un-napped.
+    a = define_and_start(fork, w, "abort", append="nap.driver=0",
+                         nap="<nap enabled='yes' timeout='120'/>")
+    save = subprocess.Popen(
+        as_nobody([fork.bins["virsh"], "-c", fork.uri, "save", "abort",
+                   w.file("abort.img")]),
+        env=fork.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        text=True)
+    time.sleep(3)
+    t0 = time.time()
+    fork.virsh("domjobabort", "abort")
+    try:
+        out = save.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        save.kill()
+        out = save.communicate()[0] + " (still running 60 s after the abort)"
+    took = time.time() - t0
+    tap.check(save.returncode != 0 and took < 20,
+              "domjobabort during the nap wait: the save fails at once "
+              "(%.1f s)" % took, out)
+    st = wait_state(fork, "abort", "running", 30)
+    img = w.file("abort.img")
+    tap.check(st.startswith("running") and
+              (not os.path.exists(img) or os.path.getsize(img) == 0),
+              "domjobabort: the domain runs on, no image (%s)" % st)
+    q = fork.virsh("qemu-monitor-command", "abort",
+                   '{"execute":"x-query-nap"}')
+    tap.check('"state":"idle"' in q.replace(" ", ""),
+              "domjobabort: the nap request was withdrawn (device idle)", q)
+    a.wait_up(30)
     for k, (d, a) in guests.items():
         a.close()
 

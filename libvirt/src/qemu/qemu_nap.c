@@ -129,7 +129,7 @@ qemuNapLog(virQEMUDriver *driver,
     msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
 
-    VIR_INFO("domain %s: nap: %s", vm->def->name, msg);
+    VIR_DEBUG("domain %s: nap: %s", vm->def->name, msg);
     if (timestamp &&
         qemuDomainLogAppendMessage(driver, vm, "%s: nap: %s\n",
                                    timestamp, msg) < 0)
@@ -196,8 +196,9 @@ qemuNapProcessEvent(virDomainObj *vm,
 }
 
 
-/* Send a nap command. Returns -1 if the monitor failed (an error is
- * reported), 1 if QEMU answered with an error (in *err), 0 on success. */
+/* Send a nap command. Returns -1 if the monitor failed or its reply
+ * could not be parsed (an error is reported), 1 if QEMU answered with an
+ * error (its description in *err), 0 on success. */
 static int
 qemuNapCommand(virDomainObj *vm,
                virDomainAsyncJob asyncJob,
@@ -229,23 +230,48 @@ qemuNapCommand(virDomainObj *vm,
 }
 
 
-/* Ask the guest to nap and wait for the outcome. Returns -1 only if the
- * domain went away; a guest that did not nap is not an error. */
+/* x-nap-wake: withdraw a pending request and wake a napping guest.
+ * Best effort, for paths that are failing already. */
+static void
+qemuNapWake(virDomainObj *vm,
+            virDomainAsyncJob asyncJob)
+{
+    g_autofree char *err = NULL;
+    virErrorPtr orig_err;
+
+    virErrorPreserveLast(&orig_err);
+    if (virDomainObjIsActive(vm) &&
+        qemuNapCommand(vm, asyncJob, "{\"execute\": \"x-nap-wake\"}",
+                       &err) != 0)
+        VIR_WARN("domain %s: x-nap-wake failed: %s", vm->def->name,
+                 NULLSTR(err));
+    virErrorRestore(&orig_err);
+}
+
+
+/* Ask the guest to nap and wait for the outcome. Returns -1 if the
+ * domain went away or the job was aborted (the request is withdrawn);
+ * a guest that did not nap is not an error. *napped says whether it did. */
 static int
 qemuNapRequestAndWait(virQEMUDriver *driver,
                       virDomainObj *vm,
-                      virDomainAsyncJob asyncJob)
+                      virDomainAsyncJob asyncJob,
+                      bool *napped)
 {
     qemuDomainObjPrivate *priv = vm->privateData;
     unsigned int timeoutMs = qemuNapTimeoutMs(vm->def);
     g_autofree char *cmd = NULL;
     g_autofree char *err = NULL;
-    unsigned long long now;
     unsigned long long until;
     int rc;
 
-    /* Before the command: the monitor lock is dropped while it runs, so
-     * the outcome may be handled before the reply arrives. */
+    *napped = false;
+    if (virTimeMillisNow(&until) < 0)
+        return -1;
+    until += timeoutMs + QEMU_NAP_SLACK_MS;
+
+    /* Before the command: the vm lock is dropped while it runs, so the
+     * outcome may be handled before the reply arrives. */
     priv->nap.outcome = QEMU_NAP_OUTCOME_PENDING;
     cmd = g_strdup_printf("{\"execute\": \"x-nap-request\", "
                           "\"arguments\": {\"timeout-ms\": %u}}", timeoutMs);
@@ -259,11 +285,6 @@ qemuNapRequestAndWait(virQEMUDriver *driver,
         return 0;
     }
 
-    if (virTimeMillisNow(&now) < 0) {
-        virResetLastError();
-        now = 0;
-    }
-    until = now + timeoutMs + QEMU_NAP_SLACK_MS;
     while (priv->nap.outcome == QEMU_NAP_OUTCOME_PENDING) {
         rc = virDomainObjWaitUntil(vm, until);
         if (!virDomainObjIsActive(vm) || priv->beingDestroyed) {
@@ -272,12 +293,25 @@ qemuNapRequestAndWait(virQEMUDriver *driver,
                            _("domain quit while it was asked to nap"));
             return -1;
         }
+        if (vm->job->abortJob) {
+            /* domjobabort: the save does not happen; the guest must not
+             * nap (or stay asleep) for it */
+            priv->nap.outcome = QEMU_NAP_OUTCOME_NONE;
+            qemuNapWake(vm, asyncJob);
+            qemuNapLog(driver, vm, "nap request withdrawn: job aborted");
+            virReportError(VIR_ERR_OPERATION_ABORTED, "%s",
+                           _("canceled by client while the guest was asked to nap"));
+            return -1;
+        }
+        if (rc < 0)
+            virResetLastError();
         if (rc != 0)
             break;
     }
 
     switch (priv->nap.outcome) {
     case QEMU_NAP_OUTCOME_SETTLED:
+        *napped = true;
         qemuNapLog(driver, vm, "guest napped in %llu ms",
                    priv->nap.elapsedMs);
         break;
@@ -290,16 +324,12 @@ qemuNapRequestAndWait(virQEMUDriver *driver,
         break;
     case QEMU_NAP_OUTCOME_PENDING:
     case QEMU_NAP_OUTCOME_NONE:
-    default:
         /* No answer from QEMU at all: withdraw the request so that a
          * late nap cannot start after the CPUs were stopped. */
         VIR_WARN("domain %s: no nap outcome within %u ms; withdrawing",
                  vm->def->name, timeoutMs + QEMU_NAP_SLACK_MS);
-        g_clear_pointer(&err, g_free);
         priv->nap.outcome = QEMU_NAP_OUTCOME_NONE;
-        if (qemuNapCommand(vm, asyncJob, "{\"execute\": \"x-nap-wake\"}",
-                           &err) < 0)
-            return -1;
+        qemuNapWake(vm, asyncJob);
         qemuNapLog(driver, vm, "no nap outcome from QEMU within %u ms; "
                    "request withdrawn, pausing the guest running",
                    timeoutMs + QEMU_NAP_SLACK_MS);
@@ -309,6 +339,41 @@ qemuNapRequestAndWait(virQEMUDriver *driver,
     priv->nap.outcome = QEMU_NAP_OUTCOME_NONE;
     g_clear_pointer(&priv->nap.reason, g_free);
     return 0;
+}
+
+
+/* The guest reached S3 although the nap was given up (it suspended late,
+ * e.g. a sleep-button policy slower than the timeout): QEMU's nap device
+ * would not wake it after the restore. Wake it now, so that it is paused
+ * and saved running like any guest that did not nap. */
+static void
+qemuNapWakeLateSleeper(virQEMUDriver *driver,
+                       virDomainObj *vm,
+                       virDomainAsyncJob asyncJob)
+{
+    unsigned long long until;
+
+    qemuNapLog(driver, vm, "guest entered S3 after the nap was given up; "
+               "waking it, pausing it running");
+    qemuNapWake(vm, asyncJob);
+    if (virTimeMillisNow(&until) < 0) {
+        virResetLastError();
+        return;
+    }
+    until += QEMU_NAP_SLACK_MS;
+    /* WAKEUP moves the domain to RUNNING; the handler does not broadcast,
+     * so look again every 100 ms. */
+    while (virDomainObjIsActive(vm) &&
+           virDomainObjGetState(vm, NULL) == VIR_DOMAIN_PMSUSPENDED) {
+        unsigned long long now;
+
+        if (virTimeMillisNow(&now) < 0 || now >= until) {
+            virResetLastError();
+            break;
+        }
+        if (virDomainObjWaitUntil(vm, MIN(until, now + 100)) < 0)
+            virResetLastError();
+    }
 }
 
 
@@ -328,26 +393,47 @@ qemuNapAndStopCPUs(virQEMUDriver *driver,
                    virDomainAsyncJob asyncJob)
 {
     virObjectEvent *event;
+    bool asked = false;
+    bool napped = false;
 
     if (vm->def->pm.nap == VIR_TRISTATE_BOOL_YES &&
-        virDomainObjGetState(vm, NULL) == VIR_DOMAIN_RUNNING &&
-        qemuNapRequestAndWait(driver, vm, asyncJob) < 0)
-        return -1;
-
-    if (qemuProcessStopCPUs(driver, vm, reason, asyncJob) < 0)
-        return -1;
-
-    /* QEMU's 'stop' of a suspended guest sends no STOP event (the vCPUs
-     * were not running), so libvirt still says PMSUSPENDED. QEMU itself
-     * is 'paused' now and remembers that the guest was suspended; 'cont'
-     * gets it back to suspended and the nap device wakes it. */
-    if (virDomainObjGetState(vm, NULL) == VIR_DOMAIN_PMSUSPENDED) {
-        virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, reason);
-        event = virDomainEventLifecycleNewFromObj(vm,
-                    VIR_DOMAIN_EVENT_SUSPENDED,
-                    qemuDomainPausedReasonToSuspendedEvent(reason));
-        virObjectEventStateQueue(driver->domainEventState, event);
-        qemuDomainSaveStatus(vm);
+        virDomainObjGetState(vm, NULL) == VIR_DOMAIN_RUNNING) {
+        asked = true;
+        if (qemuNapRequestAndWait(driver, vm, asyncJob, &napped) < 0)
+            return -1;
     }
+
+    if (asked && !napped &&
+        virDomainObjGetState(vm, NULL) == VIR_DOMAIN_PMSUSPENDED)
+        qemuNapWakeLateSleeper(driver, vm, asyncJob);
+
+    if (qemuProcessStopCPUs(driver, vm, reason, asyncJob) < 0) {
+        /* The callers resume with 'cont', which leaves a suspended
+         * guest asleep: wake it here. */
+        if (napped)
+            qemuNapWake(vm, asyncJob);
+        return -1;
+    }
+
+    /* QEMU's 'stop' of a suspended guest does send STOP, but
+     * qemuProcessHandleStop only acts on a RUNNING domain, so libvirt
+     * still says PMSUSPENDED. QEMU itself is 'paused' and remembers that
+     * the guest was suspended; 'cont' gets it back to suspended and the
+     * nap device wakes it. */
+    if (virDomainObjGetState(vm, NULL) != VIR_DOMAIN_PMSUSPENDED)
+        return 0;
+    if (!napped) {
+        /* It went to S3 on its own while being paused: what upstream
+         * libvirt does with such a guest, unchanged */
+        VIR_WARN("domain %s entered S3 by itself while being paused",
+                 vm->def->name);
+        return 0;
+    }
+
+    virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, reason);
+    event = virDomainEventLifecycleNewFromObj(vm, VIR_DOMAIN_EVENT_SUSPENDED,
+                qemuDomainPausedReasonToSuspendedEvent(reason));
+    virObjectEventStateQueue(driver->domainEventState, event);
+    qemuDomainSaveStatus(vm);
     return 0;
 }
