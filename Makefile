@@ -116,7 +116,7 @@ $(STAMPS)/demo-deps: scripts/install-deps scripts/versions.sh
 	scripts/install-deps --demo
 	@touch $@
 
-demo: qemu stock-qemu unit $(STAMPS)/demo-deps
+demo: qemu stock-qemu unit libvirt $(STAMPS)/demo-deps
 	scripts/demo
 
 bench: qemu stock-qemu unit $(STAMPS)/demo-deps

@@ -51,15 +51,51 @@ def run_restore(say, pause=30):
     return figs
 
 
+LIBVIRT_TEST = "tests/libvirt/test_patched.py"
+
+
+def run_libvirt_save(say, pause=30):
+    """virsh save, pause s away, virsh restore: Debian's libvirt without
+    nap beside the fork's libvirt with <nap/> (tests/libvirt, LV_OPS=save);
+    {figure: float} plus "checks_failed"."""
+    say(f"  libvirt: virsh save, {pause} s away, virsh restore; Debian's "
+        "libvirt 9.0 (no nap) beside the fork's libvirt (nap)")
+    env = dict(os.environ, LV_PAUSE=str(pause), LV_OPS="save")
+    proc = subprocess.run(["/usr/bin/python3", LIBVIRT_TEST], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace")
+    figs = {"checks_failed": 0.0}
+    for line in proc.stdout.splitlines():
+        m = FIG.match(line)
+        if m:
+            try:
+                figs[m.group(1)] = float(m.group(2))
+            except ValueError:
+                pass
+        elif line.startswith("not ok"):
+            figs["checks_failed"] += 1
+            say(f"    {line}")
+    if proc.returncode != 0 and figs["checks_failed"] == 0:
+        figs["checks_failed"] = 1
+        say(f"    {LIBVIRT_TEST} exited with status {proc.returncode}:")
+        for line in proc.stdout.splitlines()[-10:]:
+            say(f"    | {line}")
+    return figs
+
+
 def rows(say):
     """Demo table rows [(label, stock, fork)] and the failed checks."""
     f = run_restore(say)
-    return int(f["checks_failed"]), [
+    lv = run_libvirt_save(say)
+    return int(f["checks_failed"] + lv["checks_failed"]), [
         ("guest CLOCK_REALTIME minus host after (ms)",
          f.get("realtime_error_ms.stock"), f.get("realtime_error_ms.nap")),
         ("  fork: time for the guest to reach S3 (ms)", None,
          f.get("settle_ms")),
         ("  fork: restore to guest answering (ms)", None, f.get("wake_ms")),
+        ("libvirt: virsh save + restore, same (ms)",
+         lv.get("libvirt.save.realtime_error_ms.stock"),
+         lv.get("libvirt.save.realtime_error_ms.nap")),
     ]
 
 
