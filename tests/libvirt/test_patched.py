@@ -200,6 +200,29 @@ def main(tap, w):
     tap.check('"state":"idle"' in q.replace(" ", ""),
               "domjobabort: the nap request was withdrawn (device idle)", q)
     a.wait_up(30)
+
+    # The daemon dies while it waits for the nap: the restarted daemon
+    # recovers the save job as cancelled, and the request it made must
+    # not be left pending (nor the guest napping) with no save to come.
+    save = subprocess.Popen(
+        as_nobody([fork.bins["virsh"], "-c", fork.uri, "save", "abort",
+                   w.file("abort.img")]),
+        env=fork.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    q = fork.virsh("qemu-monitor-command", "abort",
+                   '{"execute":"x-query-nap"}').replace(" ", "")
+    tap.check('"state":"requested"' in q,
+              "daemon crash: the save was waiting for the nap", q)
+    fork.crash()
+    save.wait(30)
+    fork.start()
+    st = wait_state(fork, "abort", "running", 30)
+    q = fork.virsh("qemu-monitor-command", "abort",
+                   '{"execute":"x-query-nap"}').replace(" ", "")
+    tap.check(st.startswith("running") and '"state":"idle"' in q,
+              "daemon crash: after the restart the domain runs and the "
+              "request is withdrawn (%s)" % st, q)
+    a.wait_up(30)
     for k, (d, a) in guests.items():
         a.close()
 

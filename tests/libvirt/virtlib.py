@@ -93,7 +93,15 @@ class Libvirtd:
         }
         if self.bins["lib"]:
             self.env["LD_LIBRARY_PATH"] = self.bins["lib"]
-        self.out = open(os.path.join(self.home, "libvirtd.stderr"), "w")
+        self.out = None
+        self.start()
+
+    def start(self):
+        """Start the daemon (again: its state is in self.home)."""
+        name = self.name
+        if os.path.exists(self.sock):
+            os.unlink(self.sock)
+        self.out = open(os.path.join(self.home, "libvirtd.stderr"), "a")
         self.proc = subprocess.Popen(as_nobody([self.bins["libvirtd"]]),
                                      env=self.env, cwd=self.home,
                                      stdin=subprocess.DEVNULL,
@@ -132,7 +140,15 @@ class Libvirtd:
     def state(self, dom):
         return self.virsh("domstate", "--reason", dom)
 
+    def crash(self):
+        """SIGKILL the daemon, as a crash would; its domains run on."""
+        self.proc.kill()
+        self.proc.wait()
+        self.out.close()
+
     def stop(self):
+        if self.out.closed:
+            return
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -342,6 +342,53 @@ qemuNapRequestAndWait(virQEMUDriver *driver,
 }
 
 
+/**
+ * qemuNapRecover:
+ *
+ * The daemon restarted while a save or snapshot job was asking the guest
+ * to nap (qemuProcessRecoverJob): the job is gone, so no pause follows.
+ * Withdraw a request still pending and wake a guest that napped for it
+ * (QEMU's 'cont' alone leaves a suspended guest asleep). A paused guest
+ * is left to the caller's resume, which wakes it; a guest that entered
+ * S3 by itself is not the device's and is left alone.
+ */
+void
+qemuNapRecover(virDomainObj *vm)
+{
+    qemuDomainObjPrivate *priv = vm->privateData;
+    g_autofree char *reply = NULL;
+    g_autoptr(virJSONValue) json = NULL;
+    const char *state = NULL;
+    virJSONValue *ret;
+    int rc;
+
+    if (vm->def->pm.nap != VIR_TRISTATE_BOOL_YES)
+        return;
+
+    qemuDomainObjEnterMonitor(vm);
+    rc = qemuMonitorArbitraryCommand(priv->mon,
+                                     "{\"execute\": \"x-query-nap\"}",
+                                     -1, &reply, false);
+    qemuDomainObjExitMonitor(vm);
+    if (rc < 0 || !(json = virJSONValueFromString(reply))) {
+        virResetLastError();
+        return;
+    }
+    if ((ret = virJSONValueObjectGetObject(json, "return")))
+        state = virJSONValueObjectGetString(ret, "state");
+    if (!state || STREQ(state, "idle"))
+        return;
+    /* Stopped by the job after its nap: the caller's 'cont' wakes it */
+    if (STREQ(state, "napping") &&
+        virDomainObjGetState(vm, NULL) == VIR_DOMAIN_PAUSED)
+        return;
+
+    VIR_WARN("domain %s: nap '%s' left by an interrupted job; waking",
+             vm->def->name, state);
+    qemuNapWake(vm, VIR_ASYNC_JOB_NONE);
+}
+
+
 /* The guest reached S3 although the nap was given up (it suspended late,
  * e.g. a sleep-button policy slower than the timeout): QEMU's nap device
  * would not wake it after the restore. Wake it now, so that it is paused

@@ -40,3 +40,6 @@ qemuNapAndStopCPUs(virQEMUDriver *driver,
                    virDomainObj *vm,
                    virDomainPausedReason reason,
                    virDomainAsyncJob asyncJob);
+
+void
+qemuNapRecover(virDomainObj *vm);
