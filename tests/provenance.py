@@ -70,6 +70,24 @@ def linux_trees():
     return trees
 
 
+LIBVIRT_PARTS = ("src", "tools", "include")
+
+
+def libvirt_trees():
+    """Parts of the libvirt source trees fetch-libvirt cached: the fork's
+    libvirt/ files must not be copies of libvirt's either."""
+    cache = os.environ.get("FORK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+        "qemu-tsc-fork")
+    trees = []
+    if os.path.isdir(cache):
+        for d in sorted(os.listdir(cache)):
+            if d.startswith("libvirt-") and not d.endswith(".tmp"):
+                trees += [os.path.join(cache, d, p) for p in LIBVIRT_PARTS
+                          if os.path.isdir(os.path.join(cache, d, p))]
+    return trees
+
+
 def index_pristine(pristine, extra=()):
     digests = {}
     shingle_set = set()
@@ -148,11 +166,14 @@ def main():
         tap(False, "pristine QEMU tree not found (run ./configure)")
         return 1
     linux = linux_trees()
-    digests, shingle_set = index_pristine(pristine, linux)
-    print("# indexed %d upstream files, %d line runs (QEMU %s; Linux: %s)"
+    libvirt = libvirt_trees()
+    digests, shingle_set = index_pristine(pristine, linux + libvirt)
+    print("# indexed %d upstream files, %d line runs (QEMU %s; Linux: %s; "
+          "libvirt: %s)"
           % (len(digests), len(shingle_set), pristine,
              ", ".join(linux) or "no linux-source in the cache, kernel-side "
-             "files checked against QEMU only"))
+             "files checked against QEMU only",
+             ", ".join(libvirt) or "no libvirt source in the cache"))
     self_test(digests, shingle_set, pristine)
 
     tracked = subprocess.run(["git", "ls-files", "-z"], cwd=top, check=True,
