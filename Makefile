@@ -20,7 +20,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 # Targets a fresh clone can run without configure having been called.
-NOCONF_GOALS := clean distclean help
+NOCONF_GOALS := clean distclean help libvirt
 ifneq ($(filter-out $(NOCONF_GOALS),$(or $(MAKECMDGOALS),all)),)
 -include config.mak
 endif
@@ -137,7 +137,8 @@ kernel-patches:
 # Debian package's debian/patches/series.
 patches: overlay
 	scripts/export-patches.py $(QEMU_SRC) . dist
-	scripts/export-patches.py --upstream libvirt "$$(scripts/fetch-libvirt)" . dist/libvirt
+	p=$$(scripts/fetch-libvirt) && \
+	    scripts/export-patches.py --upstream libvirt "$$p" . dist/libvirt
 
 clean:
 	rm -rf $(BUILD) dist

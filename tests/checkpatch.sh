@@ -1,6 +1,7 @@
 #!/bin/sh
 # QEMU's scripts/checkpatch.pl over the fork's own C files and hook patches.
-# (Kernel code under kernel/ follows the kernel's style and its checkpatch.)
+# (Kernel code under kernel/ follows the kernel's style and its checkpatch;
+# the libvirt series, libvirt/ and patches/libvirt/, follows libvirt's.)
 set -u
 . tests/lib.sh
 src=$(qemu_src)
@@ -9,7 +10,7 @@ if [ ! -f "$cp" ]; then
     tap_fail "checkpatch.pl not found in '$src' (run ./configure)"
     exit 1
 fi
-for f in $(git ls-files '*.c' '*.h' | grep -v '^kernel/'); do
+for f in $(git ls-files '*.c' '*.h' | grep -v -e '^kernel/' -e '^libvirt/'); do
     if out=$(perl "$cp" --no-tree --terse -f "$f" 2>&1); then
         tap_ok "checkpatch $f"
     else

@@ -11,8 +11,8 @@ Not here: dompmsuspend needs a QEMU guest agent the test guest does not
 have (docs/libvirt.md)."""
 import time
 
-from virtlib import (boot_id, define_and_start, qcow2, run, wait_state,
-                     write_xml, agent)
+from virtlib import (boot_id, define_and_start, qcow2, query_nap, run,
+                     wait_state, write_xml, agent)
 
 DOM = "unpatched"
 
@@ -34,7 +34,10 @@ def main(tap, w):
     tap.note("libvirt: " + d.version())
     disk = qcow2(w, DOM)
     a = define_and_start(d, w, DOM, nap="cmdline", disk=disk)
-    tap.check(True, "define + start with -device nap via <qemu:commandline>")
+    q = query_nap(d, DOM)
+    tap.check(q["state"] == "idle" and q["guest-state"] == "ready",
+              "define + start with -device nap via <qemu:commandline>: "
+              "device idle, guest driver ready", q)
     bid = boot_id(a)
     last = a.probe()
 
@@ -55,7 +58,9 @@ def main(tap, w):
 
     # internal snapshot with memory, changed guest, revert
     d.virsh("snapshot-create-as", DOM, "s1")
-    a.sh("echo after-snapshot > /tmp/marker")
+    rc, out = a.sh("mkdir -p /tmp && echo after-snapshot > /tmp/marker"
+                   " && cat /tmp/marker")
+    tap.check(rc == 0, "snapshot: the guest wrote a file after it", out)
     d.virsh("snapshot-revert", DOM, "s1")
     last = still_running(tap, d, a, "snapshot/revert", bid, last)
     rc, out = a.sh("cat /tmp/marker")
@@ -91,7 +96,7 @@ def main(tap, w):
     dest = write_xml(w, DOM + "-dest", xml)
     t0 = time.time()
     d.virsh("migrate", "--live", "--unsafe", "--xml", dest, DOM, d2.uri,
-            "tcp://127.0.0.1:49321", timeout=300)
+            "tcp://127.0.0.1", timeout=300)
     tap.note("live migration took %.1f s" % (time.time() - t0))
     tap.check(d2.state(DOM).startswith("running"),
               "migrate --live: running on the second daemon")

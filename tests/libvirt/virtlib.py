@@ -41,8 +41,13 @@ BINARIES = {
 
 
 def as_nobody(args):
+    """args run as nobody. With CAP_DAC_READ_SEARCH (ambient, so QEMU
+    inherits it; qemu.conf keeps it): the daemons and QEMU run the
+    checkout's binaries, and a checkout may sit below a directory only
+    root may enter (a clone in mktemp -d, /root)."""
     return ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
-            "--clear-groups", "--"] + list(args)
+            "--clear-groups", "--inh-caps=+dac_read_search",
+            "--ambient-caps=+dac_read_search", "--"] + list(args)
 
 
 def chown_tree(path):
@@ -81,6 +86,14 @@ class Libvirtd:
             # Domain logs written by the daemon itself: no virtlogd, which
             # a session daemon would otherwise autostart.
             f.write('stdio_handler = "file"\n')
+            # QEMU keeps the capability as_nobody gives the daemon.
+            f.write('clear_emulator_capabilities = 0\n')
+            if kind == "fork":
+                # 11.x session daemons save or shut down their guests
+                # when they stop; the tests destroy them first and a
+                # crashed daemon must leave them running.
+                f.write('auto_shutdown_try_save = "none"\n')
+                f.write('auto_shutdown_try_shutdown = "none"\n')
         chown_tree(self.home)
         self.env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -106,15 +119,22 @@ class Libvirtd:
                                      env=self.env, cwd=self.home,
                                      stdin=subprocess.DEVNULL,
                                      stdout=self.out, stderr=self.out)
+        # Ready when virsh gets an answer (the socket file exists a moment
+        # before the daemon listens on it).
         deadline = time.time() + 30
-        while not os.path.exists(self.sock):
+        while True:
             if self.proc.poll() is not None:
                 raise TestFailure("%s: libvirtd exited with %s:\n%s" % (
                     name, self.proc.returncode, self.stderr_text()))
+            if os.path.exists(self.sock) and \
+                    self.virsh("uri", check=False).returncode == 0:
+                break
             if time.time() > deadline:
-                raise TestFailure("%s: libvirtd made no socket in 30 s"
+                self.proc.kill()
+                self.proc.wait()
+                raise TestFailure("%s: libvirtd did not answer in 30 s"
                                   % name)
-            time.sleep(0.1)
+            time.sleep(0.2)
 
     def stderr_text(self):
         with open(os.path.join(self.home, "libvirtd.stderr"),
@@ -215,10 +235,9 @@ class Workdir:
     """Work directory readable by nobody; kept on failure or LV_KEEP=1."""
 
     def __init__(self, tag):
-        base = os.environ.get("LV_WORKDIR_BASE", "/tmp")
-        self.path = os.path.join(base, "libvirt-%s.%d" % (tag, os.getpid()))
-        shutil.rmtree(self.path, ignore_errors=True)
-        os.makedirs(self.path)
+        import tempfile
+        self.path = tempfile.mkdtemp(prefix="libvirt-%s." % tag,
+                                     dir=os.environ.get("LV_WORKDIR_BASE"))
         os.chmod(self.path, 0o755)
         # QEMU (as nobody) creates its console files and sockets here.
         os.chown(self.path, NOBODY, NOBODY)
@@ -234,6 +253,26 @@ class Workdir:
         d = Libvirtd(name, kind, self.path)
         self.daemons.append(d)
         return d
+
+    def kill_leftovers(self):
+        """SIGKILL every QEMU still running from this work directory (a
+        daemon that died or hung cannot destroy its domains)."""
+        import glob
+        import signal
+        for pidfile in glob.glob(os.path.join(self.path,
+                                              "*/run/libvirt/qemu/run/*.pid")):
+            try:
+                with open(pidfile) as f:
+                    pid = int(f.read().strip())
+                with open("/proc/%d/cmdline" % pid, "rb") as f:
+                    cmdline = f.read()
+            except (OSError, ValueError):
+                continue
+            if self.path.encode() in cmdline:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
 
     def file(self, name):
         """A path nobody may create (in the work directory)."""
@@ -254,6 +293,12 @@ class Workdir:
             except Exception:
                 pass
             d.stop()
+        self.kill_leftovers()
+        if failed and not os.environ.get("LV_KEEP"):
+            # Kept for the logs; the save images are hundreds of MB.
+            for f in os.listdir(self.path):
+                if f.endswith(".img"):
+                    os.unlink(os.path.join(self.path, f))
         if failed or os.environ.get("LV_KEEP"):
             print("# kept " + self.path, flush=True)
         else:
@@ -313,6 +358,23 @@ def define_and_start(d, w, name, **kw):
     a = agent(w.path, name)
     a.wait_up(120)
     return a
+
+
+def query_nap(d, dom):
+    """x-query-nap of the domain's QEMU, through libvirt (taints it)."""
+    import json
+    return json.loads(d.virsh("qemu-monitor-command", dom,
+                              '{"execute":"x-query-nap"}'))["return"]
+
+
+def wait_nap_state(d, dom, want, timeout=30):
+    """Poll x-query-nap until its state is want; the last answer."""
+    deadline = time.time() + timeout
+    while True:
+        q = query_nap(d, dom)
+        if q["state"] == want or time.time() > deadline:
+            return q
+        time.sleep(0.2)
 
 
 def boot_id(a):
