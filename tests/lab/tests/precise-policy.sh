@@ -42,8 +42,15 @@ AGREE_MS=${AGREE_MS:-5}
 TSC_ERR_US=${TSC_ERR_US:-1}
 # Freeze: offset change vs the host-timed elapsed time (trace points at
 # the start of vm_state_notify; the fork samples inside it): 0.0-1.0 ms
-# measured.
-FREEZE_ERR_MS=${FREEZE_ERR_MS:-5}
+# measured, but once -5.8 ms (2026-11-29, deb612-ours, clean-clone make
+# check): the lab's single-threaded TCG runs the inner host's vCPUs
+# round-robin, so between the trace point and the fork's sample the
+# emulator may run the other vCPU for a time slice. The exact check is
+# against the fork's own elapsed figure (FREEZE_FORK_ERR_US).
+FREEZE_ERR_MS=${FREEZE_ERR_MS:-15}
+# Offset change vs the elapsed time the fork measured and applied: the
+# arithmetic leaves -1.3..+0.1 us (KVM_SET_TSC_STATE and offsets paths).
+FREEZE_FORK_ERR_US=${FREEZE_FORK_ERR_US:-20}
 
 tp_init /tmp/precise-policy
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
@@ -155,10 +162,12 @@ file_case freeze 1000
 ferr=$(calc "($do - ($so)) / $khz + $down")
 fig freeze.offset_change_plus_host_downtime_ms "$ferr"
 fe=$(fork_restore freeze.dst | cut -d' ' -f1)
-fig freeze.offset_change_plus_fork_elapsed_us \
-    "$(awk "BEGIN { printf \"%.3f\", ($do - ($so)) * 1000 / $khz + $fe / 1000 }")"
+feerr=$(awk "BEGIN { printf \"%.3f\", ($do - ($so)) * 1000 / $khz + $fe / 1000 }")
+fig freeze.offset_change_plus_fork_elapsed_us "$feerr"
 check "freeze: fork froze guest time (outcome 1)" \
     test "$(fork_restore freeze.dst | cut -d' ' -f3)" = 1
+check "freeze: dest offset - source offset = -(fork's elapsed) within $FREEZE_FORK_ERR_US us ($feerr us)" \
+    within "$feerr" -$FREEZE_FORK_ERR_US $FREEZE_FORK_ERR_US
 check "freeze: dest offset - source offset = -(host elapsed) within $FREEZE_ERR_MS ms ($ferr ms)" \
     within "$ferr" -$FREEZE_ERR_MS $FREEZE_ERR_MS
 check "freeze: cpu1 TSC step ~0 (0..$STEP_MARGIN_MS ms; downtime $down ms)" \
