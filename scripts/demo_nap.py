@@ -14,6 +14,31 @@ TEST = "tests/nap/test_restore.py"
 FIG = re.compile(r"^# fig\.([\w.-]+)=(\S+)")
 
 
+def run_figures(say, test, env):
+    """Run one TAP test script; its "# fig." figures as floats, plus
+    "checks_failed" (its "not ok" lines, or 1 if it failed otherwise)."""
+    proc = subprocess.run(["/usr/bin/python3", test], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, errors="replace")
+    figs = {"checks_failed": 0.0}
+    for line in proc.stdout.splitlines():
+        m = FIG.match(line)
+        if m:
+            try:
+                figs[m.group(1)] = float(m.group(2))
+            except ValueError:
+                pass
+        elif line.startswith("not ok"):
+            figs["checks_failed"] += 1
+            say(f"    {line}")
+    if proc.returncode != 0 and figs["checks_failed"] == 0:
+        figs["checks_failed"] = 1
+        say(f"    {test} exited with status {proc.returncode}:")
+        for line in proc.stdout.splitlines()[-10:]:
+            say(f"    | {line}")
+    return figs
+
+
 def run_restore(say, pause=30):
     """{figure: float} of one run, plus "checks_failed"."""
     say(f"  nap: Linux guest saved to a file, {pause} s away, restored; "
@@ -28,25 +53,7 @@ def run_restore(say, pause=30):
         for line in built.stdout.splitlines()[-10:]:
             say(f"    | {line}")
         return {"checks_failed": 1.0}
-    proc = subprocess.run(["/usr/bin/python3", TEST], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace")
-    figs = {"checks_failed": 0.0}
-    for line in proc.stdout.splitlines():
-        m = FIG.match(line)
-        if m:
-            try:
-                figs[m.group(1)] = float(m.group(2))
-            except ValueError:
-                pass
-        elif line.startswith("not ok"):
-            figs["checks_failed"] += 1
-            say(f"    {line}")
-    if proc.returncode != 0 and figs["checks_failed"] == 0:
-        figs["checks_failed"] = 1
-        say(f"    {TEST} exited with status {proc.returncode}:")
-        for line in proc.stdout.splitlines()[-10:]:
-            say(f"    | {line}")
+    figs = run_figures(say, TEST, env)
     say(f"  nap: done in {time.monotonic() - start:.0f} s")
     return figs
 
@@ -61,26 +68,7 @@ def run_libvirt_save(say, pause=30):
     say(f"  libvirt: virsh save, {pause} s away, virsh restore; Debian's "
         "libvirt 9.0 (no nap) beside the fork's libvirt (nap)")
     env = dict(os.environ, LV_PAUSE=str(pause), LV_OPS="save")
-    proc = subprocess.run(["/usr/bin/python3", LIBVIRT_TEST], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True, errors="replace")
-    figs = {"checks_failed": 0.0}
-    for line in proc.stdout.splitlines():
-        m = FIG.match(line)
-        if m:
-            try:
-                figs[m.group(1)] = float(m.group(2))
-            except ValueError:
-                pass
-        elif line.startswith("not ok"):
-            figs["checks_failed"] += 1
-            say(f"    {line}")
-    if proc.returncode != 0 and figs["checks_failed"] == 0:
-        figs["checks_failed"] = 1
-        say(f"    {LIBVIRT_TEST} exited with status {proc.returncode}:")
-        for line in proc.stdout.splitlines()[-10:]:
-            say(f"    | {line}")
-    return figs
+    return run_figures(say, LIBVIRT_TEST, env)
 
 
 def rows(say):

@@ -69,16 +69,10 @@ def area_of(rel, upstream):
 
 
 def main():
-    args = sys.argv[1:]
-    upstream = "qemu"
-    if args[:1] == ["--upstream"] and len(args) > 1:
-        upstream = args[1]
-        args = args[2:]
-    if len(args) != 3 or upstream not in fork_files.UPSTREAMS:
-        die("usage: export-patches.py [--upstream qemu|libvirt] PRISTINE "
-            "REPO DIST")
+    upstream, (pristine, repo, dist) = fork_files.upstream_args(
+        sys.argv[1:], die, "usage: export-patches.py [--upstream "
+        "qemu|libvirt] PRISTINE REPO DIST")
     sources, series_dir = fork_files.UPSTREAMS[upstream]
-    pristine, repo, dist = (os.path.abspath(a) for a in args)
     top = os.path.join(dist, "patches")
     shutil.rmtree(top, ignore_errors=True)
     # A subdirectory of its own, so the series can join debian/patches

@@ -97,6 +97,23 @@ UPSTREAMS = {
 }
 
 
+def upstream_args(argv, die, usage):
+    """[--upstream NAME] PRISTINE REPO OUT from argv: (NAME, absolute
+    paths). die(usage) on anything else, or a PRISTINE that is not a
+    directory (a failed fetch passes "")."""
+    args = list(argv)
+    upstream = "qemu"
+    if args[:1] == ["--upstream"] and len(args) > 1:
+        upstream = args[1]
+        args = args[2:]
+    if len(args) != 3 or upstream not in UPSTREAMS:
+        die(usage)
+    paths = [os.path.abspath(a) for a in args]
+    if not args[0] or not os.path.isdir(paths[0]) or paths[0] == paths[1]:
+        die("no pristine %s tree at '%s'" % (upstream, args[0]))
+    return upstream, paths
+
+
 _TARGET = re.compile(r"^\+\+\+ (\S+)")
 
 

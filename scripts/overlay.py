@@ -109,15 +109,9 @@ def sync(out, wanted, previous, pristine):
 
 
 def main():
-    args = sys.argv[1:]
-    upstream = "qemu"
-    if args[:1] == ["--upstream"] and len(args) > 1:
-        upstream = args[1]
-        args = args[2:]
-    if len(args) != 3 or upstream not in fork_files.UPSTREAMS:
-        die("usage: overlay.py [--upstream qemu|libvirt] PRISTINE REPO "
-            "BUILD_SRC")
-    pristine, repo, out = (os.path.abspath(a) for a in args)
+    upstream, (pristine, repo, out) = fork_files.upstream_args(
+        sys.argv[1:], die, "usage: overlay.py [--upstream qemu|libvirt] "
+        "PRISTINE REPO BUILD_SRC")
     state_path = out + STATE_SUFFIX
     state = None
     if os.path.exists(state_path):
