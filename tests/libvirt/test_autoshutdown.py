@@ -1,31 +1,37 @@
 #!/usr/bin/python3
-"""libvirt 11's own host shutdown path (qemu.conf auto_shutdown_try_save,
-auto_shutdown_restore; the replacement for libvirt-guests) with the
-fork's libvirt and <pm><nap enabled='yes'/>: when its session ends, the
-daemon managed-saves its running guests; started again, it restores
-them. Upstream pauses every guest before the saves, which would keep
-the guest from napping: the series leaves nap guests running so the
-managed save naps them (patches/libvirt, domain_driver.c).
+"""libvirt 11's own host-shutdown path (qemu.conf auto_shutdown_try_save,
+auto_shutdown_restore; the successor of libvirt-guests) with the fork's
+libvirt and <pm><nap enabled='yes'/>: when the host begins to shut down,
+the daemon managed-saves its running guests; when it starts again after
+the boot, it restores them. Upstream pauses every guest before the saves
+("so save is quicker"), which would keep it from napping: the series
+leaves nap guests running so their managed save naps them
+(patches/libvirt, domain_driver.c).
 
-The session's end is real: the daemon runs on a private D-Bus session
-bus (dbus-daemon as nobody), and the bus going away is what a desktop
-logout looks like to it. LV_AUTOSHUTDOWN_PAUSE (15) seconds away; after
-the restore the guest runs, its CLOCK_REALTIME within 50 ms of the host,
+The shutdown is what libvirt sees of a real one: the daemon's system bus
+is a private dbus-daemon (run by nobody), on which
+prepare-for-shutdown.c takes logind's name and sends
+PrepareForShutdown(true). The boot: the daemon stops, its run directory
+loses the "autostarted" mark (/run is empty after a boot), and it starts
+again. LV_AUTOSHUTDOWN_PAUSE (15) seconds "powered off"; after the
+restore the guest runs, its CLOCK_REALTIME within 50 ms of the host,
 CLOCK_MONOTONIC did not count the time away."""
+import glob
 import os
 import subprocess
 import time
 
-from virtlib import (NS, as_nobody, boot_id, define_and_start, domain_log,
-                     fmt_ms, run, wait_state)
+from virtlib import (NS, REPO, as_nobody, boot_id, define_and_start,
+                     domain_log, fmt_ms, run, wait_state)
 
 PAUSE = int(os.environ.get("LV_AUTOSHUTDOWN_PAUSE", "15"))
 MAX_ERR_NS = 50 * 1000000
 DOM = "autosave"
+PREPARE = os.path.join(REPO, "build/libvirt/prepare-for-shutdown")
 
 
-def session_bus(w):
-    """A private D-Bus session bus run by nobody: (process, address)."""
+def private_bus(w):
+    """A private D-Bus bus run by nobody: (process, address)."""
     path = os.path.join(w.subdir("dbus"), "bus")
     bus = subprocess.Popen(
         as_nobody(["dbus-daemon", "--session", "--nofork", "--nopidfile",
@@ -38,23 +44,19 @@ def session_bus(w):
 
 
 def main(tap, w):
-    buses = []
+    bus, address = private_bus(w)
     try:
-        autoshutdown(tap, w, buses)
+        host_shutdown(tap, w, address)
     finally:
-        for bus in buses:
-            if bus.poll() is None:
-                bus.kill()
-                bus.wait()
+        bus.kill()
+        bus.wait()
 
 
-def autoshutdown(tap, w, buses):
-    bus, address = session_bus(w)
-    buses.append(bus)
-    d = w.daemon("session", "fork",
+def host_shutdown(tap, w, address):
+    d = w.daemon("host", "fork",
                  qemu_conf={"auto_shutdown_try_save": '"persistent"',
                             "auto_shutdown_restore": "1"},
-                 env={"DBUS_SESSION_BUS_ADDRESS": address,
+                 env={"DBUS_SYSTEM_BUS_ADDRESS": address,
                       "LIBVIRT_AUTOSTART": "1"})
     tap.note("libvirt: " + d.version())
     a = define_and_start(d, w, DOM, nap="<nap enabled='yes' timeout='20'/>")
@@ -62,49 +64,48 @@ def autoshutdown(tap, w, buses):
     before = a.probe_best()
     a.close()
 
-    # The session ends: the daemon saves its guests and exits.
+    # The host begins to shut down: logind's signal.
     t0 = time.time()
-    bus.terminate()
-    bus.wait(10)
-    try:
-        d.proc.wait(180)
-    except subprocess.TimeoutExpired:
-        pass
+    r = subprocess.run(as_nobody([PREPARE, address]), capture_output=True,
+                       text=True)
+    tap.check(r.returncode == 0, "logind's PrepareForShutdown sent on the "
+              "daemon's system bus", r.stderr)
+    st = wait_state(d, DOM, "shut off", 120)
     took = time.time() - t0
-    tap.check(d.proc.returncode is not None,
-              "session end: the daemon saved its guests and exited "
-              "(%.1f s)" % took, d.stderr_text()[-1500:])
-    d.out.close()
+    info = d.virsh("dominfo", DOM)
+    tap.check(st.startswith("shut off") and "Managed save:   yes" in info,
+              "host shutdown: the daemon managed-saved the guest (%s, "
+              "%.1f s)" % (st, took), info)
     log = domain_log(d, DOM)
     tap.check("guest napped in" in log,
-              "session end: the guest napped before its managed save "
+              "host shutdown: the guest napped before its managed save "
               "(domain log)", log[-1500:])
 
+    # Powered off, then booted: the daemon starts with an empty /run.
+    d.stop()
     time.sleep(PAUSE)
-    bus, address = session_bus(w)
-    buses.append(bus)
-    d.env["DBUS_SESSION_BUS_ADDRESS"] = address
+    for mark in glob.glob(os.path.join(d.home, "run/libvirt/*/run/"
+                                       "autostarted")):
+        os.unlink(mark)
     d.start()
     st = wait_state(d, DOM, "running", 60)
     tap.check(st.startswith("running"),
-              "restart: the daemon restored the guest, running (%s)" % st)
+              "boot: the daemon restored the guest, running (%s)" % st)
     a.wait_up(120)
     after = a.probe_best()
     err = after["err_ns"]
     tap.note("fig.libvirt.autoshutdown.realtime_error_ms.nap=%.3f"
              % (err / 1e6))
-    tap.check(boot_id(a) == bid, "restart: the guest did not reboot")
+    tap.check(boot_id(a) == bid, "boot: the guest did not reboot")
     tap.check(abs(err) <= MAX_ERR_NS,
-              "restart: guest CLOCK_REALTIME within 50 ms of the host after "
+              "boot: guest CLOCK_REALTIME within 50 ms of the host after "
               "%d s away (%s)" % (PAUSE, fmt_ms(err)))
     host = after["host_mono"] - before["host_mono"]
     mono = after["mono"] - before["mono"]
     tap.check(0 < mono < host - (PAUSE - 5) * NS,
-              "restart: guest CLOCK_MONOTONIC did not count the time away "
+              "boot: guest CLOCK_MONOTONIC did not count the time away "
               "(%.1f s of %.1f s)" % (mono / NS, host / NS))
     a.close()
-    # Not a second session end with a guest to save: destroy it first.
-    d.virsh("destroy", DOM)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The fork's libvirt (patches/libvirt) with <pm><nap enabled='yes'/>:
-save/restore, managedsave/start and snapshot/revert each with LV_PAUSE
-(30) seconds away. libvirt asks the guest to nap before it pauses it, and
+save/restore, managedsave/start, snapshot/revert and the host shutdown
+path (libvirt-guests stop with ON_SHUTDOWN=suspend, then start) each
+with LV_PAUSE (30) seconds away. libvirt asks the guest to nap before it pauses it, and
 after restore, start or revert the guest is running (not paused, not
 asleep), its CLOCK_REALTIME within 50 ms of the host without domtime, and
 its CLOCK_MONOTONIC did not count the time away. Beside it, in the same
@@ -14,18 +15,21 @@ import os
 import subprocess
 import time
 
-from virtlib import (NS, as_nobody, boot_id, define_and_start, domain_log,
-                     domain_xml, fmt_ms, log_since, qcow2, query_nap, run,
-                     wait_nap_state, wait_state, write_xml, VirshError)
+from virtlib import (NS, LibvirtGuests, as_nobody, boot_id,
+                     define_and_start, domain_log, domain_xml, fmt_ms,
+                     log_since, qcow2, query_nap, run, wait_nap_state,
+                     wait_state, write_xml, VirshError)
 
 PAUSE = int(os.environ.get("LV_PAUSE", "30"))
 # LV_OPS="save": only these operations and nothing else (make demo)
 ONLY_OPS = os.environ.get("LV_OPS", "").split()
-assert not set(ONLY_OPS) - {"save", "managedsave", "snapshot"}, ONLY_OPS
+assert not set(ONLY_OPS) - {"save", "managedsave", "snapshot",
+                            "libvirt-guests"}, ONLY_OPS
 MAX_ERR_NS = 50 * 1000000
 NAP = "<nap enabled='yes' timeout='20'/>"
 
-# (name, how the guest goes away, how it comes back)
+# (name, how the guest goes away, how it comes back); None: both guests
+# at once through libvirt-guests.sh (stop, start)
 OPS = [
     ("save", lambda d, dom, f: d.virsh("save", dom, f),
      lambda d, dom, f: d.virsh("restore", f)),
@@ -33,7 +37,15 @@ OPS = [
      lambda d, dom, f: d.virsh("start", dom)),
     ("snapshot", lambda d, dom, f: d.virsh("snapshot-create-as", dom, f),
      lambda d, dom, f: d.virsh("snapshot-revert", dom, f)),
+    ("libvirt-guests", None, None),
 ]
+
+
+def host_shutdown_path(tap, lg, action):
+    """libvirt-guests ACTION for all the test's guests at once."""
+    r = lg.run(action)
+    tap.check(r.returncode == 0, "libvirt-guests %s (ON_SHUTDOWN=suspend, "
+              "ON_BOOT=start) succeeded" % action, r.stdout)
 
 
 def check_xml(tap, fork, w):
@@ -75,6 +87,7 @@ def main(tap, w):
               "the QEMU command line has the nap device",
               domain_log(fork, "nap")[-2000:])
     bids = {k: boot_id(a) for k, (d, a) in guests.items()}
+    lg = LibvirtGuests(w, [fork, deb])
 
     for op, away, back in OPS:
         if ONLY_OPS and op not in ONLY_OPS:
@@ -83,8 +96,11 @@ def main(tap, w):
         log0 = domain_log(fork, "nap")
         for k, (d, a) in guests.items():
             a.close()
-            away(d, k, w.file("%s-%s.img" % (k, op)) if op != "snapshot"
-                 else op)
+            if away:
+                away(d, k, w.file("%s-%s.img" % (k, op)) if op != "snapshot"
+                     else op)
+        if not away:
+            host_shutdown_path(tap, lg, "stop")
         if op != "snapshot":
             tap.check(fork.state("nap").startswith("shut off"),
                       "%s: nap domain saved" % op)
@@ -95,8 +111,11 @@ def main(tap, w):
         time.sleep(PAUSE)
         log1 = domain_log(fork, "nap")
         for k, (d, a) in guests.items():
-            back(d, k, w.file("%s-%s.img" % (k, op)) if op != "snapshot"
-                 else op)
+            if back:
+                back(d, k, w.file("%s-%s.img" % (k, op)) if op != "snapshot"
+                     else op)
+        if not back:
+            host_shutdown_path(tap, lg, "start")
         after = {}
         for k, (d, a) in guests.items():
             st = wait_state(d, k, "running", 30)

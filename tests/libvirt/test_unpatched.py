@@ -6,13 +6,14 @@ boot id, CLOCK_MONOTONIC went on, its agent answers):
   save/restore, managedsave + start, internal snapshot with memory +
   revert, live migration to a second daemon ("host"), the documented
   manual nap sequence (x-nap-request, pmsuspended, save --running,
-  restore), and dompmwakeup of a napping guest.
-Not here: dompmsuspend needs a QEMU guest agent the test guest does not
-have (docs/libvirt.md)."""
+  restore), dompmwakeup of a napping guest, dompmsuspend + dompmwakeup
+  through the guest agent (plain S3, no nap), and domtime: read, --now
+  and --sync set a guest clock put 10 s wrong (napagent's minimal guest
+  agent, tests/nap/guest/napagent.c)."""
 import time
 
-from virtlib import (boot_id, define_and_start, qcow2, query_nap, run,
-                     wait_state, write_xml, agent)
+from virtlib import (NS, boot_id, define_and_start, fmt_ms, qcow2,
+                     query_nap, run, wait_state, write_xml, agent)
 
 DOM = "unpatched"
 
@@ -26,6 +27,41 @@ def still_running(tap, d, a, what, bid, before):
     tap.check(now["mono"] > before["mono"],
               "%s: guest CLOCK_MONOTONIC went on" % what)
     return now
+
+
+def wait_guest_agent(d, dom, timeout=120):
+    """Until libvirt reaches the guest agent (guest-ping); the last
+    error, or None."""
+    deadline = time.time() + timeout
+    while True:
+        r = d.virsh("qemu-agent-command", dom, '{"execute":"guest-ping"}',
+                    check=False)
+        if r.returncode == 0 or time.time() > deadline:
+            return None if r.returncode == 0 else r.stderr.strip()
+        time.sleep(0.5)
+
+
+def domtime_checks(tap, d, a):
+    """virsh domtime through the guest agent: read it, then set a
+    guest clock put 10 s behind, from the host (--now) and from the
+    guest's RTC (--sync)."""
+    guest_s = int(d.virsh("domtime", DOM).split()[-1])
+    host_s = time.time()
+    tap.check(abs(guest_s - host_s) < 2,
+              "domtime: the guest agent's time is the guest's (%d s vs "
+              "host %.1f s)" % (guest_s, host_s))
+    # Whole seconds both ways: virsh --now sends the host's time
+    # truncated to a second; --sync has the guest read its RTC, whose
+    # seconds also tick at their own phase (set once, at QEMU's start).
+    for how, bound_ms in (("--now", 1500), ("--sync", 2500)):
+        a.sh("date -s @%d" % (time.time() - 10))
+        before = a.probe()["err_ns"]
+        d.virsh("domtime", how, DOM)
+        after = a.probe()["err_ns"]
+        tap.check(before < -8 * NS and abs(after) < bound_ms * NS // 1000,
+                  "domtime %s: a guest clock %s off is set to %s "
+                  "(bound %d ms)" % (how, fmt_ms(before), fmt_ms(after),
+                                     bound_ms))
 
 
 def main(tap, w):
@@ -86,11 +122,32 @@ def main(tap, w):
     d.virsh("dompmwakeup", DOM)
     last = still_running(tap, d, a, "dompmwakeup", bid, last)
 
+    # dompmsuspend / dompmwakeup: libvirt asks the guest agent for S3
+    err = wait_guest_agent(d, DOM)
+    tap.check(err is None, "guest agent: libvirt reaches it (guest-ping)",
+              err)
+    err0 = a.probe_best()["err_ns"]
+    d.virsh("dompmsuspend", DOM, "mem")
+    st = wait_state(d, DOM, "pmsuspended", 60)
+    tap.check(st.startswith("pmsuspended"),
+              "dompmsuspend mem: domain pmsuspended (%s)" % st)
+    q = query_nap(d, DOM)
+    tap.check(q["state"] == "idle",
+              "dompmsuspend mem: a plain S3, not a nap (device %s)"
+              % q["state"], q)
+    time.sleep(5)
+    d.virsh("dompmwakeup", DOM)
+    last = still_running(tap, d, a, "dompmsuspend + dompmwakeup", bid, last)
+    # What 5 s of S3 added to the guest's CLOCK_REALTIME error.
+    tap.note("fig.libvirt.dompmsuspend_5s.realtime_error_ms=%.3f"
+             % ((a.probe_best()["err_ns"] - err0) / 1e6))
+    domtime_checks(tap, d, a)
+
     # live migration to a second daemon: its own agent socket path, else
     # the same XML (libvirt's ABI check allows a chardev path change)
     destdir = w.subdir("dest")
     xml = d.virsh("dumpxml", "--migratable", DOM)
-    for chardev in ("agent", "console"):
+    for chardev in ("agent", "console", "qga"):
         xml = xml.replace("%s/%s.%s" % (w.path, DOM, chardev),
                           "%s/%s.%s" % (destdir, DOM, chardev))
     dest = write_xml(w, DOM + "-dest", xml)

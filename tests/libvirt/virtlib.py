@@ -64,7 +64,9 @@ class VirshError(Exception):
 class Libvirtd:
     """One private session libvirtd, run as nobody."""
 
-    def __init__(self, name, kind, workdir):
+    def __init__(self, name, kind, workdir, qemu_conf=None, env=None):
+        """qemu_conf: qemu.conf settings over the defaults below; env:
+        more environment for the daemon."""
         self.name = name
         self.kind = kind
         self.bins = BINARIES[kind]
@@ -80,20 +82,28 @@ class Libvirtd:
             # A host UUID of its own: libvirt refuses to migrate to a
             # daemon with its own UUID ("the same host").
             f.write('host_uuid = "%s"\n' % uuid.uuid4())
-            f.write('log_outputs = "3:file:%s"\n' % self.log)
+            # LV_LOG_FILTERS="1:rpc 1:remote" for debugging: those at
+            # their level, the rest warnings and errors.
+            filters = os.environ.get("LV_LOG_FILTERS")
+            if filters:
+                f.write('log_filters = "%s 3:*"\n' % filters)
+            f.write('log_outputs = "%d:file:%s"\n' % (1 if filters else 3,
+                                                        self.log))
+        # Domain logs written by the daemon itself: no virtlogd, which
+        # a session daemon would otherwise autostart. QEMU keeps the
+        # capability as_nobody gives the daemon.
+        conf = {"stdio_handler": '"file"', "clear_emulator_capabilities": "0"}
+        if kind == "fork":
+            # 11.x session daemons save or shut down their guests when
+            # their desktop session ends; the tests destroy them first
+            # and a crashed daemon must leave them running.
+            conf["auto_shutdown_try_save"] = '"none"'
+            conf["auto_shutdown_try_shutdown"] = '"none"'
+            conf["auto_shutdown_poweroff"] = '"none"'
+        conf.update(qemu_conf or {})
         with open(os.path.join(self.home, "config/libvirt/qemu.conf"),
                   "w") as f:
-            # Domain logs written by the daemon itself: no virtlogd, which
-            # a session daemon would otherwise autostart.
-            f.write('stdio_handler = "file"\n')
-            # QEMU keeps the capability as_nobody gives the daemon.
-            f.write('clear_emulator_capabilities = 0\n')
-            if kind == "fork":
-                # 11.x session daemons save or shut down their guests
-                # when they stop; the tests destroy them first and a
-                # crashed daemon must leave them running.
-                f.write('auto_shutdown_try_save = "none"\n')
-                f.write('auto_shutdown_try_shutdown = "none"\n')
+            f.writelines("%s = %s\n" % kv for kv in conf.items())
         chown_tree(self.home)
         self.env = {
             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
@@ -106,6 +116,7 @@ class Libvirtd:
         }
         if self.bins["lib"]:
             self.env["LD_LIBRARY_PATH"] = self.bins["lib"]
+        self.env.update(env or {})
         self.out = None
         self.start()
 
@@ -182,8 +193,9 @@ class Libvirtd:
 def domain_xml(name, home, nap=None, qemu=QEMU, disk=None, extra="",
                append="", chardir=None):
     """The nap test guest as a libvirt domain: direct kernel boot, TCG,
-    console on ttyS0 into a file, napagent on ttyS1 (a unix socket), both
-    in chardir (default: home, the work directory).
+    console on ttyS0 into a file, napagent on ttyS1 (a unix socket), its
+    minimal guest agent on libvirt's agent channel (NAME.qga), all in
+    chardir (default: home, the work directory).
     nap: None (no device), "cmdline" (-device nap through
     <qemu:commandline>, for an unpatched libvirt), or the fork's
     <pm><nap .../></pm> element as a string."""
@@ -220,6 +232,7 @@ def domain_xml(name, home, nap=None, qemu=QEMU, disk=None, extra="",
     {disk}
     <serial type='file'><source path='{chardir}/{name}.console'/><target port='0'/></serial>
     <serial type='unix'><source mode='bind' path='{chardir}/{name}.agent'/><target port='1'/></serial>
+    <channel type='unix'><source mode='bind' path='{chardir}/{name}.qga'/><target type='virtio' name='org.qemu.guest_agent.0'/></channel>
     <controller type='usb' model='none'/>
     <memballoon model='none'/>
     {extra}
@@ -249,8 +262,8 @@ class Workdir:
         chown_tree(g)
         self.daemons = []
 
-    def daemon(self, name, kind):
-        d = Libvirtd(name, kind, self.path)
+    def daemon(self, name, kind, **kw):
+        d = Libvirtd(name, kind, self.path, **kw)
         self.daemons.append(d)
         return d
 
@@ -303,6 +316,51 @@ class Workdir:
             print("# kept " + self.path, flush=True)
         else:
             shutil.rmtree(self.path, ignore_errors=True)
+
+
+class LibvirtGuests:
+    """The fork's libvirt-guests.sh (the host shutdown and boot path,
+    built by make libvirt), installed into the work directory as a
+    distribution installs it: its configuration (URIS, ON_SHUTDOWN=suspend,
+    ON_BOOT=start) and state files there instead of /etc and /var, run as
+    nobody with the fork's virsh. Its managed saves go through libvirt's
+    API like any other, on whichever daemons URIS names."""
+
+    def __init__(self, w, daemons):
+        root = w.subdir("libvirt-guests")
+        for d in ("etc/default", "var/lib/libvirt", "var/lock"):
+            os.makedirs(os.path.join(root, d), exist_ok=True)
+        with open(os.path.join(FORK_ROOT, "libexec/libvirt-guests.sh")) as f:
+            text = f.read()
+        lines = []
+        for line in text.splitlines():
+            for var, path in (("sysconfdir", "etc"),
+                              ("initconfdir", "etc/default"),
+                              ("localstatedir", "var")):
+                if line.startswith(var + "="):
+                    line = '%s="%s/%s"' % (var, root, path)
+            if line.endswith("/gettext.sh"):
+                line = ". /usr/bin/gettext.sh"
+            lines.append(line)
+        self.script = os.path.join(root, "libvirt-guests.sh")
+        with open(self.script, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        with open(os.path.join(root, "etc/default/libvirt-guests"), "w") as f:
+            f.write('URIS="%s"\nON_BOOT=start\nON_SHUTDOWN=suspend\n'
+                    'SYNC_TIME=0\n' % " ".join(d.uri for d in daemons))
+        chown_tree(root)
+        self.env = dict(daemons[0].env)
+        self.env["PATH"] = os.path.join(FORK_ROOT, "bin") + ":" + \
+            self.env["PATH"]
+        self.env["LD_LIBRARY_PATH"] = BINARIES["fork"]["lib"]
+
+    def run(self, action, timeout=600):
+        """libvirt-guests.sh ACTION (stop: the host shuts down; start: it
+        booted); its CompletedProcess, output in stdout."""
+        return subprocess.run(as_nobody(["/bin/sh", self.script, action]),
+                              env=self.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout)
 
 
 def agent(home, name):

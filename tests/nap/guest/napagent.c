@@ -7,6 +7,12 @@
  * With "-s EVENTDEV" it also runs a userspace suspend policy: a press of
  * KEY_SLEEP on EVENTDEV writes "mem" to /sys/power/state, as a desktop
  * guest without the nap driver would.
+ * "napagent -g PORT" is a minimal QEMU guest agent on a virtio-serial
+ * port, enough for libvirt's dompmsuspend and domtime (tests/libvirt):
+ * guest-sync, guest-ping, guest-suspend-ram (no reply, as qemu-ga: the
+ * SUSPEND event answers), guest-get-time, guest-set-time (a time, or
+ * none: from the RTC). One JSON command per line; anything else gets
+ * qemu-ga's CommandNotFound error.
  * On a host without python (the lab), "napagent -p IN OUT" is the probe:
  * it sends "p" into the guest's line through the FIFOs IN and OUT (a QEMU
  * pipe chardev) and prints "PROBE <guest - host realtime ns> <round trip
@@ -16,6 +22,10 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include <fcntl.h>
+#include <linux/rtc.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
 #include <linux/input.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +95,150 @@ static void suspend_to_ram(void)
             perror("napagent: suspend");
         }
         close(fd);
+    }
+}
+
+/*
+ * The value after "KEY": in a one-line JSON command, or NULL: enough
+ * for the flat commands libvirt sends (no nesting of the same key).
+ */
+static const char *json_value(const char *line, const char *key)
+{
+    char quoted[64];
+    const char *p;
+
+    snprintf(quoted, sizeof(quoted), "\"%s\"", key);
+    p = strstr(line, quoted);
+    if (!p) {
+        return NULL;
+    }
+    p += strlen(quoted);
+    while (*p == ' ' || *p == ':') {
+        p++;
+    }
+    return p;
+}
+
+static void ga_reply(int fd, const char *json)
+{
+    char buf[256];
+    int n = snprintf(buf, sizeof(buf), "%s\n", json);
+
+    if (write(fd, buf, n) != n) {
+        perror("napagent: guest agent reply");
+    }
+}
+
+/* The guest's wall clock from its RTC (UTC), as qemu-ga does by hwclock. */
+static int set_time_from_rtc(void)
+{
+    struct rtc_time rt;
+    struct tm tm = { 0 };
+    struct timeval tv = { 0 };
+    int fd = open("/dev/rtc0", O_RDONLY);
+    int ret = -1;
+
+    if (fd >= 0 && ioctl(fd, RTC_RD_TIME, &rt) == 0) {
+        tm.tm_sec = rt.tm_sec;
+        tm.tm_min = rt.tm_min;
+        tm.tm_hour = rt.tm_hour;
+        tm.tm_mday = rt.tm_mday;
+        tm.tm_mon = rt.tm_mon;
+        tm.tm_year = rt.tm_year;
+        tv.tv_sec = timegm(&tm);
+        ret = settimeofday(&tv, NULL);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    return ret;
+}
+
+static void ga_command(int fd, const char *line)
+{
+    const char *cmd = json_value(line, "execute");
+    const char *arg;
+    char reply[128];
+
+    if (!cmd || *cmd != '"') {
+        ga_reply(fd, "{\"error\": {\"class\": \"GenericError\", "
+                 "\"desc\": \"no command\"}}");
+        return;
+    }
+    cmd++;
+    if (!strncmp(cmd, "guest-sync\"", 11) ||
+        !strncmp(cmd, "guest-sync-delimited\"", 21)) {
+        arg = json_value(line, "id");
+        snprintf(reply, sizeof(reply), "{\"return\": %llu}",
+                 arg ? strtoull(arg, NULL, 10) : 0);
+        ga_reply(fd, reply);
+    } else if (!strncmp(cmd, "guest-ping\"", 11)) {
+        ga_reply(fd, "{\"return\": {}}");
+    } else if (!strncmp(cmd, "guest-get-time\"", 15)) {
+        snprintf(reply, sizeof(reply), "{\"return\": %lld}",
+                 clock_ns(CLOCK_REALTIME));
+        ga_reply(fd, reply);
+    } else if (!strncmp(cmd, "guest-set-time\"", 15)) {
+        struct timespec ts;
+        long long ns;
+        int ret;
+
+        arg = json_value(line, "time");
+        if (arg) {
+            ns = strtoll(arg, NULL, 10);
+            ts.tv_sec = ns / 1000000000LL;
+            ts.tv_nsec = ns % 1000000000LL;
+            ret = clock_settime(CLOCK_REALTIME, &ts);
+        } else {
+            ret = set_time_from_rtc();
+        }
+        ga_reply(fd, ret == 0 ? "{\"return\": {}}" :
+                 "{\"error\": {\"class\": \"GenericError\", "
+                 "\"desc\": \"setting the time failed\"}}");
+    } else if (!strncmp(cmd, "guest-suspend-ram\"", 18)) {
+        printf("napagent: guest agent: suspend to RAM\n");
+        fflush(stdout);
+        suspend_to_ram();
+        printf("napagent: guest agent: resumed\n");
+        fflush(stdout);
+    } else {
+        ga_reply(fd, "{\"error\": {\"class\": \"CommandNotFound\", "
+                 "\"desc\": \"not in the test guest's agent\"}}");
+    }
+}
+
+/*
+ * The guest agent's loop. A virtio-serial port reads as end of file
+ * while no host side is connected (before libvirt connects, and while a
+ * saved domain's new QEMU starts): wait and read again.
+ */
+static int guest_agent(const char *port)
+{
+    char line[1024];
+    size_t len = 0;
+    int fd = open(port, O_RDWR | O_NOCTTY);
+
+    if (fd < 0) {
+        perror(port);
+        return 1;
+    }
+    for (;;) {
+        char c;
+        ssize_t n = read(fd, &c, 1);
+
+        if (n <= 0) {
+            usleep(100000);
+            continue;
+        }
+        if (c == '\n') {
+            line[len] = 0;
+            if (len) {
+                ga_command(fd, line);
+            }
+            len = 0;
+        } else if ((unsigned char)c >= ' ' && len < sizeof(line) - 1) {
+            line[len++] = c;    /* a 0xff sync delimiter is dropped */
+        }
     }
 }
 
@@ -177,6 +331,9 @@ int main(int argc, char **argv)
 
     if (argc == 4 && !strcmp(argv[1], "-p")) {
         return probe_guest(argv[2], argv[3]);
+    }
+    if (argc == 3 && !strcmp(argv[1], "-g")) {
+        return guest_agent(argv[2]);
     }
     if (argc == 4 && !strcmp(argv[2], "-s") && fork() == 0) {
         sleep_button_policy(argv[3]);
