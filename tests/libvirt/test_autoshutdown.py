@@ -45,19 +45,21 @@ def private_bus(w):
 
 def main(tap, w):
     bus, address = private_bus(w)
+    d = w.daemon("host", "fork",
+                 qemu_conf={"auto_shutdown_try_save": '"persistent"',
+                            "auto_shutdown_restore": "1"},
+                 env={"DBUS_SYSTEM_BUS_ADDRESS": address})
     try:
-        host_shutdown(tap, w, address)
+        host_shutdown(tap, w, d, address)
     finally:
+        # The daemon (and its guest) before its bus.
+        d.virsh("destroy", DOM, check=False)
+        d.stop()
         bus.kill()
         bus.wait()
 
 
-def host_shutdown(tap, w, address):
-    d = w.daemon("host", "fork",
-                 qemu_conf={"auto_shutdown_try_save": '"persistent"',
-                            "auto_shutdown_restore": "1"},
-                 env={"DBUS_SYSTEM_BUS_ADDRESS": address,
-                      "LIBVIRT_AUTOSTART": "1"})
+def host_shutdown(tap, w, d, address):
     tap.note("libvirt: " + d.version())
     a = define_and_start(d, w, DOM, nap="<nap enabled='yes' timeout='20'/>")
     bid = boot_id(a)

@@ -94,8 +94,9 @@ class Libvirtd:
         # capability as_nobody gives the daemon.
         conf = {"stdio_handler": '"file"', "clear_emulator_capabilities": "0"}
         if kind == "fork":
-            # 11.x session daemons save or shut down their guests when
-            # their desktop session ends; the tests destroy them first
+            # 11.x daemons save, shut down or power off their guests
+            # when the host shuts down (test_autoshutdown turns saving
+            # on); the tests destroy them first
             # and a crashed daemon must leave them running.
             conf["auto_shutdown_try_save"] = '"none"'
             conf["auto_shutdown_try_shutdown"] = '"none"'
@@ -332,16 +333,26 @@ class LibvirtGuests:
             os.makedirs(os.path.join(root, d), exist_ok=True)
         with open(os.path.join(FORK_ROOT, "libexec/libvirt-guests.sh")) as f:
             text = f.read()
+        # Each of these lines exactly once: where it is installed, and
+        # Debian's redirect to systemctl (which a masked
+        # libvirt-guests.service would turn into "exit 0") left out.
+        edits = {"sysconfdir=": 'sysconfdir="%s/etc"' % root,
+                 "initconfdir=": 'initconfdir="%s/etc/default"' % root,
+                 "localstatedir=": 'localstatedir="%s/var"' % root,
+                 ". /lib/lsb/init-functions": ": no lsb init-functions",
+                 ". \"": ". /usr/bin/gettext.sh"}
+        done = {k: 0 for k in edits}
         lines = []
         for line in text.splitlines():
-            for var, path in (("sysconfdir", "etc"),
-                              ("initconfdir", "etc/default"),
-                              ("localstatedir", "var")):
-                if line.startswith(var + "="):
-                    line = '%s="%s/%s"' % (var, root, path)
-            if line.endswith("/gettext.sh"):
-                line = ". /usr/bin/gettext.sh"
+            for start, repl in edits.items():
+                if line.startswith(start) and \
+                        (start != ". \"" or line.endswith("/gettext.sh")):
+                    line = repl
+                    done[start] += 1
             lines.append(line)
+        if set(done.values()) != {1}:
+            raise TestFailure("libvirt-guests.sh is not as expected: %s"
+                              % done)
         self.script = os.path.join(root, "libvirt-guests.sh")
         with open(self.script, "w") as f:
             f.write("\n".join(lines) + "\n")

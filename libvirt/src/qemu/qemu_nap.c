@@ -21,6 +21,7 @@
 #include "qemu_domain.h"
 #include "qemu_monitor.h"
 #include "qemu_process.h"
+#include "datatypes.h"
 #include "virerror.h"
 #include "virlog.h"
 #include "virtime.h"
@@ -483,4 +484,27 @@ qemuNapAndStopCPUs(virQEMUDriver *driver,
     virObjectEventStateQueue(driver->domainEventState, event);
     qemuDomainSaveStatus(vm);
     return 0;
+}
+
+
+/*
+ * virDomainDriverAutoShutdown() callback: libvirt pauses every running
+ * guest before it managed-saves them at host shutdown. A guest with the
+ * nap policy on must still be running when its managed save asks it to
+ * nap (the save pauses it itself).
+ */
+bool
+qemuNapKeepRunningForSave(virDomainPtr dom,
+                          void *opaque)
+{
+    virQEMUDriver *driver = opaque;
+    virDomainObj *vm = virDomainObjListFindByUUID(driver->domains,
+                                                  dom->uuid);
+    bool naps;
+
+    if (!vm)
+        return false;
+    naps = vm->def->pm.nap == VIR_TRISTATE_BOOL_YES;
+    virDomainObjEndAPI(&vm);
+    return naps;
 }

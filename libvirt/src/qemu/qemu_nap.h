@@ -43,3 +43,7 @@ qemuNapAndStopCPUs(virQEMUDriver *driver,
 
 void
 qemuNapRecover(virDomainObj *vm);
+
+bool
+qemuNapKeepRunningForSave(virDomainPtr dom,
+                          void *opaque);

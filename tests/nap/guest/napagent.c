@@ -9,9 +9,9 @@
  * guest without the nap driver would.
  * "napagent -g PORT" is a minimal QEMU guest agent on a virtio-serial
  * port, enough for libvirt's dompmsuspend and domtime (tests/libvirt):
- * guest-sync, guest-ping, guest-suspend-ram (no reply, as qemu-ga: the
- * SUSPEND event answers), guest-get-time, guest-set-time (a time, or
- * none: from the RTC). One JSON command per line; anything else gets
+ * guest-sync, guest-ping, guest-suspend-ram (no reply when it worked, as
+ * qemu-ga: the SUSPEND event answers), guest-get-time, guest-set-time (a
+ * time, or none: from the RTC, read as UTC as qemu-ga's hwclock -s). One JSON command per line; anything else gets
  * qemu-ga's CommandNotFound error.
  * On a host without python (the lab), "napagent -p IN OUT" is the probe:
  * it sends "p" into the guest's line through the FIFOs IN and OUT (a QEMU
@@ -23,6 +23,7 @@
  */
 #include <fcntl.h>
 #include <linux/rtc.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/time.h>
@@ -86,16 +87,20 @@ static int open_line(const char *path)
     return fd;
 }
 
-static void suspend_to_ram(void)
+/* 0 once the guest resumed from S3, -1 if it could not suspend. */
+static int suspend_to_ram(void)
 {
     int fd = open("/sys/power/state", O_WRONLY);
+    int ret = -1;
 
     if (fd >= 0) {
-        if (write(fd, "mem", 3) != 3) {
-            perror("napagent: suspend");
-        }
+        ret = write(fd, "mem", 3) == 3 ? 0 : -1;
         close(fd);
     }
+    if (ret < 0) {
+        perror("napagent: suspend");
+    }
+    return ret;
 }
 
 /*
@@ -121,10 +126,7 @@ static const char *json_value(const char *line, const char *key)
 
 static void ga_reply(int fd, const char *json)
 {
-    char buf[256];
-    int n = snprintf(buf, sizeof(buf), "%s\n", json);
-
-    if (write(fd, buf, n) != n) {
+    if (dprintf(fd, "%s\n", json) < 0) {
         perror("napagent: guest agent reply");
     }
 }
@@ -166,8 +168,7 @@ static void ga_command(int fd, const char *line)
         return;
     }
     cmd++;
-    if (!strncmp(cmd, "guest-sync\"", 11) ||
-        !strncmp(cmd, "guest-sync-delimited\"", 21)) {
+    if (!strncmp(cmd, "guest-sync\"", 11)) {
         arg = json_value(line, "id");
         snprintf(reply, sizeof(reply), "{\"return\": %llu}",
                  arg ? strtoull(arg, NULL, 10) : 0);
@@ -196,9 +197,15 @@ static void ga_command(int fd, const char *line)
                  "{\"error\": {\"class\": \"GenericError\", "
                  "\"desc\": \"setting the time failed\"}}");
     } else if (!strncmp(cmd, "guest-suspend-ram\"", 18)) {
+        /* No reply when it worked (QEMU's SUSPEND event is libvirt's
+         * answer, as with qemu-ga); an error when it did not. */
         printf("napagent: guest agent: suspend to RAM\n");
         fflush(stdout);
-        suspend_to_ram();
+        if (suspend_to_ram() < 0) {
+            ga_reply(fd, "{\"error\": {\"class\": \"GenericError\", "
+                     "\"desc\": \"suspend to RAM failed\"}}");
+            return;
+        }
         printf("napagent: guest agent: resumed\n");
         fflush(stdout);
     } else {
@@ -216,6 +223,7 @@ static int guest_agent(const char *port)
 {
     char line[1024];
     size_t len = 0;
+    bool too_long = false;
     int fd = open(port, O_RDWR | O_NOCTTY);
 
     if (fd < 0) {
@@ -223,21 +231,31 @@ static int guest_agent(const char *port)
         return 1;
     }
     for (;;) {
-        char c;
+        unsigned char c;
         ssize_t n = read(fd, &c, 1);
 
         if (n <= 0) {
+            len = 0;    /* the host went away: no half line carried over */
+            too_long = false;
             usleep(100000);
             continue;
         }
         if (c == '\n') {
             line[len] = 0;
-            if (len) {
+            if (too_long) {
+                ga_reply(fd, "{\"error\": {\"class\": \"GenericError\", "
+                         "\"desc\": \"command too long\"}}");
+            } else if (len) {
                 ga_command(fd, line);
             }
             len = 0;
-        } else if ((unsigned char)c >= ' ' && len < sizeof(line) - 1) {
-            line[len++] = c;    /* a 0xff sync delimiter is dropped */
+            too_long = false;
+        } else if (c < ' ' || c == 0xff) {
+            continue;   /* control characters, a 0xff sync delimiter */
+        } else if (len < sizeof(line) - 1) {
+            line[len++] = c;
+        } else {
+            too_long = true;
         }
     }
 }
