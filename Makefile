@@ -99,9 +99,10 @@ lab-check: qemu stock-qemu unit kvm-modules
 	tests/lab/check
 
 # Long or known-unstable lab tests, kept out of make check (see
-# tests/lab/soak for why each is there).
+# tests/lab/soak and tests/lab/soak2 for why each is there).
 lab-soak: qemu stock-qemu unit
-	LAB_SUITE=tests/lab/soak tests/lab/check
+	LAB_TIMEOUT=$${LAB_TIMEOUT:-900} LAB_SUITE=tests/lab/soak \
+	    LAB_SUITE2=tests/lab/soak2 tests/lab/check
 
 # The nap guest driver (kernel/guest/) for Debian's 6.12 and 6.1 kernels,
 # into build/guest/<kernel release>/qemu_nap.ko (headers from the cache).

@@ -41,7 +41,7 @@ for m in kvm kvm-amd kvm-intel; do
         "modinfo -F vermagic build/kernel/modules/$m.ko | grep -q '^$KVM_KREL '"
 done
 check "kvm.ko carries the fork's TSC state code" sh -c \
-    "nm build/kernel/kvm-src/arch/x86/kvm/kvm.ko | grep -q ' kvm_vm_ioctl_tsc_state$'"
+    "nm build/kernel/modules/kvm.ko | grep -q ' kvm_vm_ioctl_tsc_state$'"
 
 # Export, then replay the export on the pristine files with git am.
 if kernel/kvm/export-patches > "$t/export.log" 2>&1; then

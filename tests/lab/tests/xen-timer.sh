@@ -17,7 +17,11 @@
 # only), precise-tsc=on with the advance policy (kvmclock counts the
 # pause) and with the freeze policy (limit below the pause: kvmclock
 # does not count it; the fork parks the timer at stop and re-arms it
-# after restoring kvmclock). Both "on" modes are asserted.
+# after restoring kvmclock). Both "on" modes are asserted: the best of
+# up to XEN_TRIALS pauses within the bound (the lab's noise makes a fire
+# late at random, up to hundreds of ms when two lab hosts share the
+# machine; a mis-armed timer is off by the same seconds every time),
+# and no pause early.
 #
 # Save/restore and migration, the other path the fork handles (hook
 # patch 0014), cannot be tested: QEMU 10.0 blocks migrating or saving a
@@ -31,6 +35,8 @@ set -u
 XEN_LATE_MS=${XEN_LATE_MS:-20}
 # Xen's clock and KVM's hrtimer (CLOCK_MONOTONIC) may differ by a little.
 XEN_EARLY_US=${XEN_EARLY_US:-100}
+# Pauses per asserted mode at most (see run_mode).
+XEN_TRIALS=${XEN_TRIALS:-3}
 PAUSE_S=3
 XEN="xen-version=0x4000a,kernel-irqchip=split"
 SMP=1
@@ -48,8 +54,9 @@ xen_ready() {
 xen_fired() {
     tp_dump "$1" "$2" && [ "$(tp_kv "$2" xen_fires)" -ge "$3" ]
 }
+# resumed_fire NAME N: dump as NAME; true once N fires crossed a resume.
 resumed_fire() {
-    tp_dump 3 "$1" && [ "$(tp_kv "$1" xen_resume_fires)" -ge 1 ]
+    tp_dump 3 "$1" && [ "$(tp_kv "$1" xen_resume_fires)" -ge "$2" ]
 }
 # diag NAME: what QEMU NAME and its guest said (not the echoed commands).
 diag() {
@@ -58,6 +65,45 @@ diag() {
 }
 # ns VALUE: ns as ms with 3 decimals.
 ms() { awk "BEGIN { printf \"%.3f\", $1 / 1000000 }"; }
+
+# pause_once N: right after a fire (the next deadline a full period
+# away) stop for PAUSE_S, continue, and time the first fire of the timer
+# armed before the pause: the guest's Nth fire across a resume. Sets
+# err (ns, against the expected lateness) and prints figures.
+pause_once() {
+    tp_dump 3 a1 || { not_ok "$mode: dump before pause $1"; return 1; }
+    fires=$(tp_kv a1 xen_fires)
+    tp_wait 12 xen_fired 3 a1 $((fires + 1)) ||
+        { not_ok "$mode: Xen timer fires again (pause $1)"; return 1; }
+    tp_hmp 3 stop
+    tp_dump 3 saved
+    fig "${mode}_late_before_pause_ms" "$(ms "$(tp_kv saved \
+        xen_late_min_ns)")..$(ms "$(tp_kv saved xen_late_max_ns)")"
+    check "$mode: Xen timer never early before pause $1" \
+        test "$(tp_kv saved xen_early_count)" -eq 0
+    remaining=$(($(tp_kv saved xen_deadline_ns) - \
+        $(tp_kv saved cpu0.last_kvmclock_ns)))
+    sleep "$PAUSE_S"
+    tp_hmp 3 cont
+    # No polling until the timer is due: each poll dumps the guest's
+    # table through the inner QEMU, keeping the inner host's other vCPU
+    # busy, and the lab's single-threaded TCG then runs the guest's vCPU
+    # up to ~100 ms late (lateness of 30-160 ms seen in 3 of 8 fires,
+    # before any pause as well as after it; docs/lab.md).
+    sleep $((remaining / 1000000000 + 1))
+    if ! tp_wait 15 resumed_fire a2 "$1"; then
+        not_ok "$mode: the timer armed before pause $1 fires after it" \
+            "(fires $(tp_kv a2 xen_fires), state $(tp_status 3 a))"
+        return 1
+    fi
+    step=$(tp_kv a2 cpu0.resume_kvmclock_step_ns)
+    late=$(tp_kv a2 xen_resume_late_ns)
+    expect=$((step > remaining ? step - remaining : 0))
+    err=$((late - expect))
+    fig "${mode}_pause${1}_remaining_ms" "$(ms $remaining)"
+    fig "${mode}_pause${1}_kvmclock_step_ms" "$(ms "$step")"
+    fig "${mode}_pause${1}_resume_late_ms" "$(ms "$late")"
+}
 
 # run_mode NAME ACCEL_OPTS
 run_mode() {
@@ -81,44 +127,31 @@ run_mode() {
     ok "$mode: Xen timer armed (event channel $(tp_kv a0 xen_port))"
     tp_wait 12 xen_fired 3 a1 1 ||
         { not_ok "$mode: Xen timer fires"; return 1; }
-    # Right after a fire: the next deadline is a full period away.
-    fires=$(tp_kv a1 xen_fires)
-    tp_wait 12 xen_fired 3 a1 $((fires + 1)) ||
-        { not_ok "$mode: Xen timer fires again"; return 1; }
-    tp_hmp 3 stop
-    tp_dump 3 saved
-    fig "${mode}_late_before_pause_ms" "$(ms "$(tp_kv saved \
-        xen_late_min_ns)")..$(ms "$(tp_kv saved xen_late_max_ns)")"
-    check "$mode: Xen timer never early before the pause" \
-        test "$(tp_kv saved xen_early_count)" -eq 0
-    remaining=$(($(tp_kv saved xen_deadline_ns) - \
-        $(tp_kv saved cpu0.last_kvmclock_ns)))
-    sleep "$PAUSE_S"
-    tp_hmp 3 cont
-    # No polling until the timer is due: each poll dumps the guest's
-    # table through the inner QEMU, keeping the inner host's other vCPU
-    # busy, and the lab's single-threaded TCG then runs the guest's vCPU
-    # up to ~100 ms late (lateness of 30-160 ms seen in 3 of 8 fires,
-    # before any pause as well as after it; docs/lab.md).
-    sleep $((remaining / 1000000000 + 1))
-    if ! tp_wait 15 resumed_fire a2; then
-        not_ok "$mode: the timer armed before the pause fires after it" \
-            "(fires $(tp_kv a2 xen_fires), state $(tp_status 3 a))"
-        return 1
-    fi
-    step=$(tp_kv a2 cpu0.resume_kvmclock_step_ns)
-    late=$(tp_kv a2 xen_resume_late_ns)
-    expect=$((step > remaining ? step - remaining : 0))
-    err=$((late - expect))
-    fig "${mode}_remaining_ms" "$(ms $remaining)"
-    fig "${mode}_kvmclock_step_ms" "$(ms "$step")"
-    fig "${mode}_resume_late_ms" "$(ms "$late")"
-    fig "${mode}_resume_error_ms" "$(ms $err)"
+    # The fork's modes get up to XEN_TRIALS pauses: a wrongly armed
+    # timer is wrong by the same amount every time, the lab's noise only
+    # ever makes a fire late, and by a different amount each time.
+    trials=1
+    [ "$mode" = stock ] || trials=$XEN_TRIALS
+    trial=0 best="" early=0 errs=""
+    while [ "$trial" -lt "$trials" ]; do
+        trial=$((trial + 1))
+        pause_once "$trial" || return 1
+        errs="$errs $(ms "$err")"
+        [ "$err" -lt $((-XEN_EARLY_US * 1000)) ] && early=1
+        if [ -z "$best" ] || [ "$err" -lt "$best" ]; then
+            best=$err
+        fi
+        [ "$err" -le $((XEN_LATE_MS * 1000000)) ] && break
+    done
+    fig "${mode}_resume_error_ms" "$(ms "$best")"
     if [ "$mode" != stock ]; then
         bound="-$XEN_EARLY_US us..+$XEN_LATE_MS ms"
-        check "$mode: the timer across the pause fires on guest time (error $(ms $err) ms, bound $bound)" \
-            test "$err" -ge $((-XEN_EARLY_US * 1000)) -a \
-            "$err" -le $((XEN_LATE_MS * 1000000))
+        fig "${mode}_resume_error_trials_ms" "$(echo $errs | tr ' ' ',')"
+        check "$mode: the timer across the pause fires on guest time (best error of $trial pause(s) $(ms "$best") ms, bound $bound)" \
+            test "$best" -ge $((-XEN_EARLY_US * 1000)) -a \
+            "$best" -le $((XEN_LATE_MS * 1000000))
+        check "$mode: no pause made the timer fire early (errors:$errs ms)" \
+            test "$early" = 0
         check "$mode: no Xen timer fired early" \
             test "$(tp_kv a2 xen_early_count)" -eq 0
     fi
