@@ -11,8 +11,9 @@
  * port, enough for libvirt's dompmsuspend and domtime (tests/libvirt):
  * guest-sync, guest-ping, guest-suspend-ram (no reply when it worked, as
  * qemu-ga: the SUSPEND event answers), guest-get-time, guest-set-time (a
- * time, or none: from the RTC, read as UTC as qemu-ga's hwclock -s). One JSON command per line; anything else gets
- * qemu-ga's CommandNotFound error.
+ * time, or none: from the RTC, read as UTC as qemu-ga's hwclock -s).
+ * One JSON command per line; anything else gets qemu-ga's CommandNotFound
+ * error.
  * On a host without python (the lab), "napagent -p IN OUT" is the probe:
  * it sends "p" into the guest's line through the FIFOs IN and OUT (a QEMU
  * pipe chardev) and prints "PROBE <guest - host realtime ns> <round trip
@@ -169,9 +170,13 @@ static void ga_command(int fd, const char *line)
     }
     cmd++;
     if (!strncmp(cmd, "guest-sync\"", 11)) {
+        unsigned long long id = 0;
+
         arg = json_value(line, "id");
-        snprintf(reply, sizeof(reply), "{\"return\": %llu}",
-                 arg ? strtoull(arg, NULL, 10) : 0);
+        if (arg) {
+            sscanf(arg, "%llu", &id);
+        }
+        snprintf(reply, sizeof(reply), "{\"return\": %llu}", id);
         ga_reply(fd, reply);
     } else if (!strncmp(cmd, "guest-ping\"", 11)) {
         ga_reply(fd, "{\"return\": {}}");
@@ -185,20 +190,23 @@ static void ga_command(int fd, const char *line)
         int ret;
 
         arg = json_value(line, "time");
-        if (arg) {
-            ns = strtoll(arg, NULL, 10);
+        if (!arg) {
+            ret = set_time_from_rtc();
+        } else if (sscanf(arg, "%lld", &ns) == 1 && ns >= 0) {
             ts.tv_sec = ns / 1000000000LL;
             ts.tv_nsec = ns % 1000000000LL;
             ret = clock_settime(CLOCK_REALTIME, &ts);
         } else {
-            ret = set_time_from_rtc();
+            ret = -1;
         }
         ga_reply(fd, ret == 0 ? "{\"return\": {}}" :
                  "{\"error\": {\"class\": \"GenericError\", "
                  "\"desc\": \"setting the time failed\"}}");
     } else if (!strncmp(cmd, "guest-suspend-ram\"", 18)) {
-        /* No reply when it worked (QEMU's SUSPEND event is libvirt's
-         * answer, as with qemu-ga); an error when it did not. */
+        /*
+         * No reply when it worked (QEMU's SUSPEND event is libvirt's
+         * answer, as with qemu-ga); an error when it did not.
+         */
         printf("napagent: guest agent: suspend to RAM\n");
         fflush(stdout);
         if (suspend_to_ram() < 0) {
