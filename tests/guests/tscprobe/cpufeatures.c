@@ -18,6 +18,12 @@
 #define XEN_SIG_ECX 0x65584d4du
 #define XEN_SIG_EDX 0x4d4d566eu
 
+/* "Microsoft Hv" as CPUID returns it in EBX, ECX, EDX; "Hv#1" in EAX. */
+#define HV_SIG_EBX 0x7263694du
+#define HV_SIG_ECX 0x666f736fu
+#define HV_SIG_EDX 0x76482074u
+#define HV_INTERFACE_HV1 0x31237648u
+
 /* "KVMKVMKVM\0\0\0" as CPUID returns it in EBX, ECX, EDX. */
 #define KVM_SIG_EBX 0x4b4d564bu
 #define KVM_SIG_ECX 0x564b4d56u
@@ -41,6 +47,13 @@ static void detect_kvm(CpuFeatures *f)
              */
             f->xen_base = base;
             f->kvmclock = true;
+        }
+        if (r.ebx == HV_SIG_EBX && r.ecx == HV_SIG_ECX &&
+            r.edx == HV_SIG_EDX && base == 0x40000000 && r.eax >= base + 3 &&
+            cpuid(base + 1, 0).eax == HV_INTERFACE_HV1) {
+            /* Hyper-V's leaves come first; KVM's follow 0x100 higher. */
+            f->hyperv = true;
+            f->hv_features = cpuid(base + 3, 0).eax;
         }
         if (r.ebx == KVM_SIG_EBX && r.ecx == KVM_SIG_ECX &&
             r.edx == KVM_SIG_EDX) {
@@ -81,5 +94,6 @@ uint32_t cpu_features_bits(const CpuFeatures *f)
            (f->tsc_deadline ? TSCPROBE_FEAT_TSC_DEADLINE : 0) |
            (f->invariant_tsc ? TSCPROBE_FEAT_INVARIANT_TSC : 0) |
            (f->kvmclock_stable ? TSCPROBE_FEAT_KVMCLOCK_STABLE : 0) |
-           (f->xen_base ? TSCPROBE_FEAT_XEN : 0);
+           (f->xen_base ? TSCPROBE_FEAT_XEN : 0) |
+           (f->hyperv ? TSCPROBE_FEAT_HYPERV : 0);
 }

@@ -20,6 +20,8 @@ typedef struct CpuFeatures {
     uint32_t kvm_base;          /* CPUID leaf holding "KVMKVMKVM" */
     uint32_t kvm_max_leaf;
     uint32_t xen_base;          /* CPUID leaf holding "XenVMMXenVMM", or 0 */
+    bool hyperv;                /* "Microsoft Hv" at 0x40000000 */
+    uint32_t hv_features;       /* CPUID 0x40000003 EAX */
 } CpuFeatures;
 
 void cpu_features_detect(CpuFeatures *f);

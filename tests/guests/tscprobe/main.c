@@ -9,6 +9,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "cpufeatures.h"
+#include "hvclock.h"
 #include "idt.h"
 #include "lapic.h"
 #include "pic.h"
@@ -120,6 +121,7 @@ void bsp_main(uint32_t start_info)
     probe_config.jump_threshold_tsc = freq.khz * JUMP_THRESHOLD_US / 1000;
     probe_config.jump_threshold_ns = JUMP_THRESHOLD_US * 1000ull;
     probe_config.kvmclock = features.kvmclock;
+    probe_config.hv_clock = hv_clock_setup(&features);
 
     bsp_apic_id = lapic_id();
     if (!acpi_find_cpus(pvh_rsdp(start_info), &cpus)) {

@@ -17,6 +17,7 @@ typedef struct ProbeConfig {
     uint64_t jump_threshold_tsc;
     uint64_t jump_threshold_ns;
     bool kvmclock;
+    bool hv_clock;              /* every vCPU reads the reference TSC page */
 } ProbeConfig;
 
 extern ProbeConfig probe_config;

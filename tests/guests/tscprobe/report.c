@@ -55,13 +55,19 @@ void report_start(void)
     print("tscprobe: tsc_khz=%lu source=%s\n", h->tsc_khz,
           khz_source_name(h->tsc_khz_source));
     print("tscprobe: features hypervisor=%u kvm=%u kvmclock=%u "
-          "kvmclock_stable=%u tsc_deadline=%u invariant_tsc=%u xen=%u\n",
+          "kvmclock_stable=%u tsc_deadline=%u invariant_tsc=%u xen=%u "
+          "hyperv=%u\n",
           !!(feat & TSCPROBE_FEAT_HYPERVISOR), !!(feat & TSCPROBE_FEAT_KVM),
           !!(feat & TSCPROBE_FEAT_KVMCLOCK),
           !!(feat & TSCPROBE_FEAT_KVMCLOCK_STABLE),
           !!(feat & TSCPROBE_FEAT_TSC_DEADLINE),
           !!(feat & TSCPROBE_FEAT_INVARIANT_TSC),
-          !!(feat & TSCPROBE_FEAT_XEN));
+          !!(feat & TSCPROBE_FEAT_XEN), !!(feat & TSCPROBE_FEAT_HYPERV));
+    if (feat & TSCPROBE_FEAT_HYPERV) {
+        print("tscprobe: hyperv features=0x%x tsc_hz=%lu reference_page=%s\n",
+              h->hv_features, h->hv_tsc_hz,
+              h->hv_state == TSCPROBE_HV_ENABLED ? "enabled" : "absent");
+    }
     print("tscprobe: timer=%s period_tsc=%lu jump_threshold_tsc=%lu\n",
           timer_mode_name(results_table()->cpu[0].timer_mode),
           h->timer_period_tsc, h->jump_threshold_tsc);

@@ -14,6 +14,8 @@ void results_init(void)
     res->header.header_size = TSCPROBE_HEADER_SIZE;
     res->header.cpu_record_size = TSCPROBE_CPU_RECORD_SIZE;
     res->header.max_cpus = TSCPROBE_MAX_CPUS;
+    res->header.hv_record_size = TSCPROBE_HV_RECORD_SIZE;
+    res->header.nested_size = TSCPROBE_NESTED_SIZE;
     for (uint32_t i = 0; i < TSCPROBE_MAX_CPUS; i++) {
         res->cpu[i].index = i;
     }

@@ -15,7 +15,7 @@ elf=$bdir/tscprobe.elf
 dump_tool=$bdir/tscprobe-dump
 SMP=4
 TABLE_ADDR=0x100000
-TABLE_SIZE=16640            # TSCPROBE_RESULTS_SIZE
+TABLE_SIZE=25344            # TSCPROBE_RESULTS_SIZE
 STEP_TIMEOUT=20             # seconds for any single wait
 
 failures=0

@@ -1,6 +1,6 @@
 /*
  * tscprobe-dump: decode a tscprobe results table from a guest memory dump
- * (e.g. HMP "pmemsave 0x100000 0x4100 FILE") and print it as a readable
+ * (e.g. HMP "pmemsave 0x100000 0x6300 FILE") and print it as a readable
  * table and/or as key=value lines for scripts.
  *
  *   tscprobe-dump [--text] [--kv] [--check] [--offset N] FILE
@@ -100,7 +100,9 @@ static const char *table_problem(const TscprobeResults *res)
     }
     if (h->header_size != TSCPROBE_HEADER_SIZE ||
         h->cpu_record_size != TSCPROBE_CPU_RECORD_SIZE ||
-        h->max_cpus != TSCPROBE_MAX_CPUS) {
+        h->max_cpus != TSCPROBE_MAX_CPUS ||
+        h->hv_record_size != TSCPROBE_HV_RECORD_SIZE ||
+        h->nested_size != TSCPROBE_NESTED_SIZE) {
         return "layout sizes differ from this tool's header";
     }
     if (h->cpus_found > TSCPROBE_MAX_CPUS ||
@@ -181,6 +183,37 @@ static void print_kv_xen(const TscprobeHeader *h)
     KV("", "xen_resume_late_ns", PRId64, h->xen_resume_late_ns);
 }
 
+/* Hyper-V header fields; absent unless the guest saw Hyper-V's leaves. */
+static void print_kv_hv_header(const TscprobeHeader *h)
+{
+    KV("", "hv_state", "s",
+       h->hv_state == TSCPROBE_HV_ENABLED ? "enabled" : "absent");
+    if (!(h->features & TSCPROBE_FEAT_HYPERV)) {
+        return;
+    }
+    KV("", "hv_features", PRIu32, h->hv_features);
+    KV("", "hv_tsc_hz", PRIu64, h->hv_tsc_hz);
+}
+
+static void print_kv_hv_cpu(const char *p, const TscprobeHvCpu *c)
+{
+    KV(p, "hv_reads", PRIu64, c->reads);
+    KV(p, "hv_invalid_count", PRIu64, c->invalid_count);
+    KV(p, "hv_sequence", PRIu32, c->sequence);
+    KV(p, "hv_sequence_changes", PRIu32, c->sequence_changes);
+    KV(p, "hv_last_ref", PRIu64, c->last_ref);
+    KV(p, "hv_back_count", PRIu64, c->back_count);
+    KV(p, "hv_back_max", PRIu64, c->back_max);
+    KV(p, "hv_jump_count", PRIu64, c->jump_count);
+    KV(p, "hv_jump_max", PRIu64, c->jump_max);
+    KV(p, "hv_dev_min_ns", PRId64, c->dev_min_ns);
+    KV(p, "hv_dev_max_ns", PRId64, c->dev_max_ns);
+    KV(p, "hv_resume_ref_step", PRId64, c->resume_ref_step);
+    KV(p, "hv_msr_checks", PRIu64, c->msr_checks);
+    KV(p, "hv_msr_outside_count", PRIu64, c->msr_outside_count);
+    KV(p, "hv_msr_outside_max", PRId64, c->msr_outside_max);
+}
+
 static void print_kv_header(const TscprobeHeader *h)
 {
     KV("", "version", PRIu32, h->version);
@@ -195,6 +228,7 @@ static void print_kv_header(const TscprobeHeader *h)
     KV("", "boot_tsc", PRIu64, h->boot_tsc);
     KV("", "bsp_apic_id", PRIu32, h->bsp_apic_id);
     print_kv_xen(h);
+    print_kv_hv_header(h);
 }
 
 static void print_kv_cpu(const char *p, const TscprobeCpu *c)
@@ -246,6 +280,9 @@ static void print_kv(const TscprobeResults *res)
 
         snprintf(prefix, sizeof(prefix), "cpu%" PRIu32 ".", i);
         print_kv_cpu(prefix, &res->cpu[i]);
+        if (res->header.hv_state == TSCPROBE_HV_ENABLED) {
+            print_kv_hv_cpu(prefix, &res->hv[i]);
+        }
     }
 }
 

@@ -6,7 +6,7 @@
  * little-endian, fixed width and naturally aligned with explicit padding,
  * so the layout is identical for the freestanding guest and any host
  * compiler.  A host reads TSCPROBE_RESULTS_SIZE bytes from that address
- * (e.g. HMP "pmemsave 0x100000 0x4400 file") and decodes it.
+ * (e.g. HMP "pmemsave 0x100000 0x6300 file") and decodes it.
  *
  * Consistency: each per-vCPU record carries a sequence counter that is odd
  * while its vCPU is updating the record and is incremented on every
@@ -21,12 +21,16 @@
 
 #define TSCPROBE_RESULTS_ADDR       0x00100000u
 #define TSCPROBE_MAGIC              0x45424f5250435354ull /* "TSCPROBE" */
-#define TSCPROBE_VERSION            1u
+#define TSCPROBE_VERSION            2u
 #define TSCPROBE_MAX_CPUS           64u
 #define TSCPROBE_HEADER_SIZE        256u
 #define TSCPROBE_CPU_RECORD_SIZE    256u
+#define TSCPROBE_HV_RECORD_SIZE     128u
+#define TSCPROBE_NESTED_SIZE        512u
 #define TSCPROBE_RESULTS_SIZE \
-    (TSCPROBE_HEADER_SIZE + TSCPROBE_MAX_CPUS * TSCPROBE_CPU_RECORD_SIZE)
+    (TSCPROBE_HEADER_SIZE + \
+     TSCPROBE_MAX_CPUS * (TSCPROBE_CPU_RECORD_SIZE + TSCPROBE_HV_RECORD_SIZE) + \
+     TSCPROBE_NESTED_SIZE)
 
 /* TscprobeHeader.tsc_khz_source */
 enum {
@@ -46,12 +50,19 @@ enum {
 #define TSCPROBE_FEAT_INVARIANT_TSC (1u << 4)   /* CPUID.80000007:EDX[8] */
 #define TSCPROBE_FEAT_KVMCLOCK_STABLE (1u << 5) /* KVM_FEATURE_..._STABLE */
 #define TSCPROBE_FEAT_XEN           (1u << 6)   /* "XenVMMXenVMM" signature */
+#define TSCPROBE_FEAT_HYPERV        (1u << 7)   /* "Microsoft Hv" signature */
 
 /* TscprobeHeader.xen_state */
 enum {
     TSCPROBE_XEN_ABSENT = 0,        /* no Xen CPUID signature */
     TSCPROBE_XEN_ARMED = 1,         /* singleshot timer running */
     TSCPROBE_XEN_FAILED = 2,        /* a set-up hypercall failed */
+};
+
+/* TscprobeHeader.hv_state */
+enum {
+    TSCPROBE_HV_ABSENT = 0,         /* no Hyper-V reference TSC page */
+    TSCPROBE_HV_ENABLED = 1,        /* page enabled, every vCPU reads it */
 };
 
 /* TscprobeCpu.state */
@@ -115,7 +126,17 @@ typedef struct TscprobeHeader {
     int64_t xen_resume_late_ns;     /* the latest fire across a resume */
     int32_t xen_error;              /* failed hypercall's return value */
     uint32_t xen_error_step;        /* which set-up step failed, from 1 */
-    uint8_t reserved[80];
+
+    /*
+     * Hyper-V clocks (-cpu ...,hv-time,hv-frequencies): the reference TSC
+     * page every vCPU reads (TscprobeResults.hv) and the frequency MSR.
+     */
+    uint32_t hv_state;              /* TSCPROBE_HV_* */
+    uint32_t hv_features;           /* CPUID 0x40000003 EAX */
+    uint64_t hv_tsc_hz;             /* HV_X64_MSR_TSC_FREQUENCY, 0 if none */
+    uint32_t hv_record_size;        /* TSCPROBE_HV_RECORD_SIZE */
+    uint32_t nested_size;           /* TSCPROBE_NESTED_SIZE */
+    uint8_t reserved[56];
 } TscprobeHeader;
 
 /*
@@ -180,15 +201,50 @@ typedef struct TscprobeCpu {
     uint64_t resume_timer_late;
 } TscprobeCpu;
 
+/*
+ * One vCPU's view of the Hyper-V reference TSC page: reference time is
+ * ((tsc * scale) >> 64) + offset, in 100 ns units, valid while the
+ * page's sequence is not 0 (KVM fills it from kvmclock, only while its
+ * master clock is on).  Each loop pass computes reference time and
+ * kvmclock from one TSC read; their difference is pure rounding.
+ */
+typedef struct TscprobeHvCpu {
+    uint64_t reads;                 /* valid reads */
+    uint64_t invalid_count;         /* reads that found sequence 0 */
+    uint32_t sequence;              /* latest sequence seen */
+    uint32_t sequence_changes;
+    uint64_t last_ref;              /* 100 ns units */
+    uint64_t back_count;            /* reference time went backwards */
+    uint64_t back_max;
+    uint64_t jump_count;            /* forward steps over the threshold */
+    uint64_t jump_max;
+    int64_t dev_min_ns;             /* kvmclock ns - 100 * reference */
+    int64_t dev_max_ns;
+    int64_t resume_ref_step;        /* across the latest resume, 100 ns */
+
+    /*
+     * vCPU 0 only: HV_X64_MSR_TIME_REF_COUNT (a VM exit) against the page
+     * evaluated at TSC reads just before and after it.
+     */
+    uint64_t msr_checks;
+    uint64_t msr_outside_count;     /* MSR outside [before, after] */
+    int64_t msr_outside_max;        /* 100 ns units beyond the window */
+    uint64_t reserved[2];
+} TscprobeHvCpu;
+
 typedef struct TscprobeResults {
     TscprobeHeader header;
     TscprobeCpu cpu[TSCPROBE_MAX_CPUS];
+    TscprobeHvCpu hv[TSCPROBE_MAX_CPUS];
+    uint8_t nested[TSCPROBE_NESTED_SIZE];
 } TscprobeResults;
 
 _Static_assert(sizeof(TscprobeHeader) == TSCPROBE_HEADER_SIZE,
                "header size");
 _Static_assert(sizeof(TscprobeCpu) == TSCPROBE_CPU_RECORD_SIZE,
                "cpu record size");
+_Static_assert(sizeof(TscprobeHvCpu) == TSCPROBE_HV_RECORD_SIZE,
+               "Hyper-V record size");
 _Static_assert(sizeof(TscprobeResults) == TSCPROBE_RESULTS_SIZE,
                "table size");
 

@@ -26,7 +26,7 @@
 TP_ELF=/lab/tscprobe/tscprobe.elf
 TP_DUMP=/lab/tscprobe/tscprobe-dump
 TP_ADDR=0x100000
-TP_SIZE=16640               # TSCPROBE_RESULTS_SIZE
+TP_SIZE=25344               # TSCPROBE_RESULTS_SIZE
 tp_pids=""
 
 tp_init() {

@@ -26,13 +26,31 @@ check() {
 
 tp_init /tmp/tscprobe-kvm
 trap 'exec 3>&-; tp_stop_all' EXIT
-tp_start a 3 -M pc -cpu host -smp $SMP
 
+# One boot in ~150 lab runs (CI, deb61, 2026-11-29) printed nothing on
+# COM1 in 30 s, with QEMU alive; 30 boots in a row in one lab boot did
+# not repeat it. The firmware (SeaBIOS) and the probe's start-up precede
+# any TSC work, so a silent boot is retried once, loudly, with where the
+# vCPUs were; a second silent boot fails the test.
 booted() { grep -q "tscprobe: cpus found" "$tp_dir/a.serial"; }
-if ! tp_wait 30 booted; then
-    echo "not ok - tscprobe booted under KVM (no start-up banner in 30 s)"
-    sed 's/^/# qemu: /' "$tp_dir/a.hmp" | tail -n 20
+boot() {
+    rm -f "$tp_dir"/a.*
+    tp_start a 3 -M pc -cpu host -smp $SMP
+    tp_wait 30 booted && return 0
+    echo "# boot attempt $1: no start-up banner in 30 s"
+    tp_hmp 3 "info cpus"
+    tp_hmp 3 "info registers -a"
+    tp_sync 3 regs 10
+    tr -d '\r' < "$tp_dir/a.hmp" | grep -E 'CPU|RIP|RAX|CR0|HLT|EFL' |
+        tail -n 20 | sed 's/^/# qemu: /'
     sed 's/^/# serial: /' "$tp_dir/a.serial" 2>/dev/null | tail -n 20
+    tp_hmp 3 quit
+    exec 3>&-
+    tp_stop_all
+    return 1
+}
+if ! boot 1 && ! boot 2; then
+    echo "not ok - tscprobe booted under KVM (no start-up banner in 30 s, twice)"
     exit 1
 fi
 echo "ok - tscprobe booted under KVM"
