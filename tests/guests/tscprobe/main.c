@@ -12,6 +12,7 @@
 #include "hvclock.h"
 #include "idt.h"
 #include "lapic.h"
+#include "nested.h"
 #include "pic.h"
 #include "probe.h"
 #include "report.h"
@@ -23,6 +24,7 @@
 #include "xentimer.h"
 
 #define HVM_START_MAGIC         0x336ec578u
+#define HVM_START_CMDLINE_OFFSET 24
 #define HVM_START_RSDP_OFFSET   32
 #define TIMER_PERIOD_US         1000
 #define JUMP_THRESHOLD_US       1000
@@ -38,6 +40,23 @@ static uint64_t pvh_rsdp(uint32_t start_info)
         return 0;
     }
     return *(const uint64_t *)(uintptr_t)(start_info + HVM_START_RSDP_OFFSET);
+}
+
+/*
+ * The command line (-append) from the PVH hvm_start_info, "" if none: the
+ * loader copies it below 4 GiB, which the boot page tables map 1:1.
+ */
+static const char *pvh_cmdline(uint32_t start_info)
+{
+    const uint32_t *info = (const uint32_t *)(uintptr_t)start_info;
+    uint64_t paddr;
+
+    if (!start_info || info[0] != HVM_START_MAGIC) {
+        return "";
+    }
+    paddr = *(const uint64_t *)(uintptr_t)(start_info +
+                                           HVM_START_CMDLINE_OFFSET);
+    return paddr && paddr < (1ull << 32) ? (const char *)(uintptr_t)paddr : "";
 }
 
 /* Per-vCPU set-up shared by BSP and APs, then the loop. */
@@ -63,6 +82,9 @@ static void __attribute__((noreturn)) cpu_run(PerCpu *cpu)
         report_start();
     }
     irq_enable();
+    if (probe_config.nested && cpu->index == probe_config.nested_cpu) {
+        nested_run(cpu);
+    }
     probe_run(cpu);
 }
 
@@ -130,6 +152,10 @@ void bsp_main(uint32_t start_info)
         cpus.apic_id[0] = (uint8_t)bsp_apic_id;
     }
     header_fill(h, &freq, &cpus, bsp_apic_id);
+    if (cpus.count > 1 && nested_wanted(pvh_cmdline(start_info))) {
+        probe_config.nested = true;
+        probe_config.nested_cpu = cpus.count - 1;
+    }
 
     pic_disable();
     idt_init();

@@ -88,71 +88,81 @@ static void check_warp(TscprobeCpu *rec, uint64_t behind, uint64_t now)
     }
 }
 
-void probe_run(PerCpu *cpu)
+void probe_begin(PerCpu *cpu, ProbeState *st)
+{
+    uint64_t behind;
+    uint8_t flags = 0;
+
+    *st = (ProbeState) { .prev_tsc = warp_sample(&behind) };
+    cpu->loop_tsc = st->prev_tsc;
+    if (probe_config.kvmclock) {
+        st->prev_ns = kvmclock_read(&cpu->pvclock, &flags, &st->prev_ns_tsc);
+    }
+}
+
+void probe_pass(PerCpu *cpu, ProbeState *st)
 {
     TscprobeCpu *rec = cpu->rec;
     TscprobeHvCpu *hv = &results_table()->hv[cpu->index];
     uint64_t behind;
-    uint64_t prev_tsc = warp_sample(&behind);
-    uint64_t prev_ns = 0;
-    uint64_t prev_ns_tsc = 0;
-    uint64_t prev_ref = 0;
-    uint64_t next_msr_check = 0;
+    uint64_t now = warp_sample(&behind);
+    uint64_t ns = 0;
+    uint64_t ns_tsc = 0;
+    uint64_t ref = 0;
+    uint32_t seq = 0;
     uint8_t flags = 0;
+    bool ref_valid = false;
 
-    cpu->loop_tsc = prev_tsc;
-    if (probe_config.kvmclock) {
-        prev_ns = kvmclock_read(&cpu->pvclock, &flags, &prev_ns_tsc);
+    cpu->loop_tsc = now;
+
+    if (probe_config.hv_clock) {
+        ns = hv_clock_read(&cpu->pvclock, &flags, &ns_tsc, &ref, &seq);
+        ref_valid = seq != 0;
+    } else if (probe_config.kvmclock) {
+        ns = kvmclock_read(&cpu->pvclock, &flags, &ns_tsc);
     }
+
+    record_begin(rec);
+    check_warp(rec, behind, now);
+    check_tsc_step(cpu, st->prev_tsc, now);
+    if (probe_config.hv_clock) {
+        hv_clock_check(hv, ref_valid, ref, seq, ns);
+    }
+    if (probe_config.kvmclock) {
+        check_kvmclock_step(rec, st->prev_ns, ns);
+        if (flags & PVCLOCK_GUEST_STOPPED) {
+            if (ref_valid && st->prev_ref) {
+                hv->resume_ref_step = (int64_t)(ref - st->prev_ref);
+            }
+            check_resume(cpu, st->prev_ns_tsc, ns_tsc, st->prev_ns, ns);
+        }
+        rec->kvmclock_flags = flags;
+        rec->last_kvmclock_ns = ns;
+    }
+    rec->last_tsc = now;
+    rec->loops++;
+    record_end(rec);
+
+    st->prev_tsc = now;
+    st->prev_ns = ns;
+    st->prev_ns_tsc = ns_tsc;
+    st->prev_ref = ref_valid ? ref : 0;
+    if (cpu->index == 0) {
+        xen_timer_poll(&cpu->pvclock, rec->resume_count);
+        if (probe_config.hv_clock && now >= st->next_msr_check) {
+            hv_clock_check_msr(hv);
+            st->next_msr_check = now + probe_config.tsc_khz * 100;
+        }
+        report_tick(now);
+    }
+}
+
+void probe_run(PerCpu *cpu)
+{
+    ProbeState st;
+
+    probe_begin(cpu, &st);
     for (;;) {
-        uint64_t now = warp_sample(&behind);
-        uint64_t ns = 0;
-        uint64_t ns_tsc = 0;
-        uint64_t ref = 0;
-        uint32_t seq = 0;
-        bool ref_valid = false;
-
-        cpu->loop_tsc = now;
-
-        if (probe_config.hv_clock) {
-            ns = hv_clock_read(&cpu->pvclock, &flags, &ns_tsc, &ref, &seq);
-            ref_valid = seq != 0;
-        } else if (probe_config.kvmclock) {
-            ns = kvmclock_read(&cpu->pvclock, &flags, &ns_tsc);
-        }
-
-        record_begin(rec);
-        check_warp(rec, behind, now);
-        check_tsc_step(cpu, prev_tsc, now);
-        if (probe_config.hv_clock) {
-            hv_clock_check(hv, ref_valid, ref, seq, ns);
-        }
-        if (probe_config.kvmclock) {
-            check_kvmclock_step(rec, prev_ns, ns);
-            if (flags & PVCLOCK_GUEST_STOPPED) {
-                if (ref_valid && prev_ref) {
-                    hv->resume_ref_step = (int64_t)(ref - prev_ref);
-                }
-                check_resume(cpu, prev_ns_tsc, ns_tsc, prev_ns, ns);
-            }
-            rec->kvmclock_flags = flags;
-            rec->last_kvmclock_ns = ns;
-        }
-        rec->last_tsc = now;
-        rec->loops++;
-        record_end(rec);
-
-        prev_tsc = now;
-        prev_ns = ns;
-        prev_ns_tsc = ns_tsc;
-        prev_ref = ref_valid ? ref : 0;
-        if (cpu->index == 0) {
-            xen_timer_poll(&cpu->pvclock, rec->resume_count);
-            if (probe_config.hv_clock && now >= next_msr_check) {
-                hv_clock_check_msr(hv);
-                next_msr_check = now + probe_config.tsc_khz * 100;
-            }
-            report_tick(now);
-        }
+        probe_pass(cpu, &st);
     }
 }

@@ -4,6 +4,7 @@
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "probe.h"
 #include "report.h"
 #include "results.h"
 #include "serial.h"
@@ -71,6 +72,9 @@ void report_start(void)
     print("tscprobe: timer=%s period_tsc=%lu jump_threshold_tsc=%lu\n",
           timer_mode_name(results_table()->cpu[0].timer_mode),
           h->timer_period_tsc, h->jump_threshold_tsc);
+    if (probe_config.nested) {
+        print("tscprobe: nested probe on cpu %u\n", probe_config.nested_cpu);
+    }
     print("tscprobe: cpus found=%u up=%u bsp_apic_id=%u\n", h->cpus_found,
           h->cpus_up, h->bsp_apic_id);
 }

@@ -214,6 +214,53 @@ static void print_kv_hv_cpu(const char *p, const TscprobeHvCpu *c)
     KV(p, "hv_msr_outside_max", PRId64, c->msr_outside_max);
 }
 
+static const char *nested_state_name(uint32_t state)
+{
+    switch (state) {
+    case TSCPROBE_NESTED_OFF:
+        return "off";
+    case TSCPROBE_NESTED_RUNNING:
+        return "running";
+    case TSCPROBE_NESTED_NO_SVM:
+        return "no-svm";
+    case TSCPROBE_NESTED_FAILED:
+        return "failed";
+    }
+    return "?";
+}
+
+/* The nested probe's block; only its state when it was not asked for. */
+static void print_kv_nested(const TscprobeNested *n)
+{
+    KV("", "nested_state", "s", nested_state_name(n->state));
+    if (n->state == TSCPROBE_NESTED_OFF) {
+        return;
+    }
+    KV("", "nested_cpu", PRIu32, n->cpu);
+    KV("", "nested_l2_tsc_offset", PRId64, n->l2_tsc_offset);
+    KV("", "nested_vmruns", PRIu64, n->vmruns);
+    KV("", "nested_exits_intr", PRIu64, n->exits_intr);
+    KV("", "nested_exits_other", PRIu64, n->exits_other);
+    KV("", "nested_exit_code", "#" PRIx64, n->exit_code);
+    KV("", "nested_exit_info1", "#" PRIx64, n->exit_info1);
+    KV("", "nested_exit_info2", "#" PRIx64, n->exit_info2);
+    KV("", "nested_l2_loops", PRIu64, n->l2_loops);
+    KV("", "nested_l2_last_tsc", PRIu64, n->l2_last_tsc);
+    KV("", "nested_l2_back_count", PRIu64, n->l2_back_count);
+    KV("", "nested_l2_back_max", PRIu64, n->l2_back_max);
+    KV("", "nested_l2_jump_count", PRIu64, n->l2_jump_count);
+    KV("", "nested_l2_jump_max", PRIu64, n->l2_jump_max);
+    KV("", "nested_l2_behind_count", PRIu64, n->l2_behind_count);
+    KV("", "nested_l2_behind_max", PRIu64, n->l2_behind_max);
+    KV("", "nested_l1_enter_tsc", PRIu64, n->l1_enter_tsc);
+    KV("", "nested_ahead_count", PRIu64, n->ahead_count);
+    KV("", "nested_ahead_max", PRIu64, n->ahead_max);
+    KV("", "nested_exit_gap_max", PRIu64, n->exit_gap_max);
+    KV("", "nested_l1_back_count", PRIu64, n->l1_back_count);
+    KV("", "nested_l1_back_max", PRIu64, n->l1_back_max);
+    KV("", "nested_l1_last_tsc", PRIu64, n->l1_last_tsc);
+}
+
 static void print_kv_header(const TscprobeHeader *h)
 {
     KV("", "version", PRIu32, h->version);
@@ -275,6 +322,7 @@ static void print_kv_cpu(const char *p, const TscprobeCpu *c)
 static void print_kv(const TscprobeResults *res)
 {
     print_kv_header(&res->header);
+    print_kv_nested(&res->nested);
     for (uint32_t i = 0; i < res->header.cpus_found; i++) {
         char prefix[16];
 

@@ -232,11 +232,62 @@ typedef struct TscprobeHvCpu {
     uint64_t reserved[2];
 } TscprobeHvCpu;
 
+/* TscprobeNested.state */
+enum {
+    TSCPROBE_NESTED_OFF = 0,        /* not asked for ("nested" cmdline) */
+    TSCPROBE_NESTED_RUNNING = 1,    /* the last vCPU runs L2 */
+    TSCPROBE_NESTED_NO_SVM = 2,     /* the vCPU has no SVM */
+    TSCPROBE_NESTED_FAILED = 3,     /* an unexpected #VMEXIT: exit_code */
+};
+
+/*
+ * The nested probe: with "nested" on the command line the last vCPU is a
+ * hypervisor (AMD SVM).  It runs an L2 guest that shares its page tables
+ * and memory, with a TSC offset of its own (L2 TSC = L1 TSC + l2_tsc_offset)
+ * and no interrupts of its own: L1's interrupts (its TSC-deadline timer)
+ * make #VMEXITs, L1 takes them, runs one pass of the ordinary probe on
+ * its own clocks and re-enters L2.  L2 watches its TSC; at each transition
+ * L1's and L2's TSCs must keep exactly the offset: L2's last value before
+ * an exit is not ahead of L1's TSC after it, and L2's first value after
+ * an entry not behind L1's TSC before it.
+ */
+typedef struct TscprobeNested {
+    uint32_t state;                 /* TSCPROBE_NESTED_* */
+    uint32_t cpu;                   /* the hypervisor vCPU's index */
+    int64_t l2_tsc_offset;          /* VMCB TSC offset L1 chose */
+    uint64_t vmruns;
+    uint64_t exits_intr;            /* L1's interrupts */
+    uint64_t exits_other;           /* anything else: fatal */
+    uint64_t exit_code;             /* the latest unexpected one */
+    uint64_t exit_info1;
+    uint64_t exit_info2;
+
+    /* L2's own view, written by L2 */
+    uint64_t l2_loops;
+    uint64_t l2_last_tsc;
+    uint64_t l2_back_count;
+    uint64_t l2_back_max;
+    uint64_t l2_jump_count;         /* gaps over the jump threshold */
+    uint64_t l2_jump_max;
+    uint64_t l2_behind_count;       /* behind L1's TSC at the entry */
+    uint64_t l2_behind_max;
+
+    /* written by L1 after each #VMEXIT */
+    uint64_t l1_enter_tsc;          /* L1 TSC just before the latest VMRUN */
+    uint64_t ahead_count;           /* L2's last TSC ahead of L1's after */
+    uint64_t ahead_max;
+    uint64_t exit_gap_max;          /* L1 TSC after - L2's last, largest */
+    uint64_t l1_back_count;         /* L1 TSC at exits went backwards */
+    uint64_t l1_back_max;
+    uint64_t l1_last_tsc;
+    uint8_t reserved[328];
+} TscprobeNested;
+
 typedef struct TscprobeResults {
     TscprobeHeader header;
     TscprobeCpu cpu[TSCPROBE_MAX_CPUS];
     TscprobeHvCpu hv[TSCPROBE_MAX_CPUS];
-    uint8_t nested[TSCPROBE_NESTED_SIZE];
+    TscprobeNested nested;
 } TscprobeResults;
 
 _Static_assert(sizeof(TscprobeHeader) == TSCPROBE_HEADER_SIZE,
@@ -245,6 +296,8 @@ _Static_assert(sizeof(TscprobeCpu) == TSCPROBE_CPU_RECORD_SIZE,
                "cpu record size");
 _Static_assert(sizeof(TscprobeHvCpu) == TSCPROBE_HV_RECORD_SIZE,
                "Hyper-V record size");
+_Static_assert(sizeof(TscprobeNested) == TSCPROBE_NESTED_SIZE,
+               "nested block size");
 _Static_assert(sizeof(TscprobeResults) == TSCPROBE_RESULTS_SIZE,
                "table size");
 

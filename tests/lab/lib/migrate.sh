@@ -36,6 +36,15 @@
 #                               "-S -incoming defer") are appended
 #   mg_info FD NAME             the last "info precise-tsc" of NAME into
 #                               DIR/NAME.info (path, vcpu, last restore)
+#   within X LO HI              true if awk expression X is in [LO, HI]
+#   wait_ms T0 MS               sleep until MS ms after tp_now value T0
+#   mg_grew TAG1 TAG2 FIELD     FIELD of every one of $SMP vCPUs larger in
+#                               dump TAG2 than in TAG1
+#   mg_resumed FD TAG SAVED     dump TAG until every vCPU saw a resume
+#                               after the state in dump SAVED (10 s max)
+#   mg_cycle MODE ACCEL FILE LIVE
+#                               one VM through a file save/restore and a
+#                               live migration (below), with hooks
 
 rc=0
 ok() { echo "ok - $*"; }
@@ -169,4 +178,126 @@ mg_info() {
     tp_sync "$1" "info$1" 5 > /dev/null 2>&1
     mg_hmp_text "$2" | sed -n '/^path: /h; /^path: /!H; ${x;p}' |
         grep -E '^(path|vcpu|last restore)' > "$tp_dir/$2.info"
+}
+
+within() { awk "BEGIN { exit !($1 >= $2 && $1 <= $3) }"; }
+
+wait_ms() {
+    while tp_now; [ $((tp_now_ms - $1)) -lt "$2" ]; do sleep 0.02; done
+}
+
+mg_grew() {
+    _i=0
+    while [ $_i -lt $SMP ]; do
+        [ "$(tp_kv "$2" "cpu$_i.$3")" -gt "$(tp_kv "$1" "cpu$_i.$3")" ] ||
+            return 1
+        _i=$((_i + 1))
+    done
+}
+
+mg_resumed() {
+    _end=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
+    while :; do
+        tp_dump "$1" "$2" && mg_grew "$3" "$2" resume_count && return 0
+        [ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] || return 1
+        sleep 0.1
+    done
+}
+
+# mg_cycle MODE ACCEL FILE_EXPECT LIVE_EXPECT: boot tscprobe ($MACHINE,
+# $MEM, TP_ACCEL=ACCEL) until every vCPU loops, 1 s on, dump MODE.a and
+# call "cycle_running MODE" (the test's checks of a running VM); stop,
+# save to a file, quit, restore in a new QEMU, cont MG_PAUSE_MS (default
+# 2500) after the stop; then live-migrate that VM to a third QEMU over a
+# unix socket. After each, "cycle_resumed CASE SAVED FD NAME DOWN EXPECT"
+# (CASE MODE.file or MODE.live; SAVED the dump of the state that was
+# migrated; FD and NAME the running QEMU's; DOWN the host's downtime in
+# ms, from QEMU's vm_state_notify traces; EXPECT FILE_EXPECT or
+# LIVE_EXPECT, passed through). If the test defines it, "cycle_saved
+# CASE PID" runs while the source PID sits stopped after the save. With
+# MG_STOP_UNTIL=CMD the file save stops the VM until "CMD PID" is true.
+# Fails (not_ok, return 1) if a step of its own fails; uses FDs 3-5.
+mg_cycle_boot() {
+    # shellcheck disable=SC2086
+    tp_start "$1" "$2" $MACHINE $MEM $(mg_trace "$1") ${3:-}
+    [ -n "${3:-}" ] && return 0
+    tp_wait 30 mg_all_looping "$2" "$1.boot" || {
+        not_ok "$1: tscprobe boots"
+        tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
+        tail -n 20 "$tp_dir/$1.serial" | sed 's/^/# serial: /'
+        exit 1
+    }
+    mg_nice_vcpus "$tp_pid"
+    sleep 1
+}
+
+mg_cycle() {
+    _m=$1
+    TP_ACCEL=$2
+    export TP_ACCEL
+    mg_cycle_boot $_m.src 3
+    _spid=$tp_pid
+    check "$_m: table dumped" tp_dump 3 $_m.a
+    cycle_running $_m
+
+    # ---- save to a file, restore in a new QEMU ----
+    _state=$tp_dir/$_m.state
+    tp_hmp 3 stop
+    # The test may want the VM stopped in a given state: cont and stop
+    # again until "$MG_STOP_UNTIL PID" holds (20 tries).
+    _n=0
+    while [ -n "${MG_STOP_UNTIL:-}" ] && [ $_n -lt 20 ] &&
+        tp_sync 3 $_m.stop$_n 5 && ! "$MG_STOP_UNTIL" $_spid; do
+        tp_hmp 3 cont
+        sleep 0.0$((_n % 10))
+        tp_hmp 3 stop
+        _n=$((_n + 1))
+    done
+    [ -z "${MG_STOP_UNTIL:-}" ] || fig $_m.file.stops_until_wanted $((_n + 1))
+    tp_now
+    _t0=$tp_now_ms
+    tp_hmp 3 "migrate \"file:$_state\""
+    mg_wait_mig 3 $_m.src 30 && [ "$mg_status" = completed ] ||
+        { not_ok "$_m: save to file ($mg_status)"; return 1; }
+    tp_dump 3 $_m.saved
+    ! type cycle_saved > /dev/null 2>&1 || cycle_saved $_m.file $_spid
+    tp_hmp 3 quit
+    exec 3>&-
+    mg_cycle_boot $_m.dst 4 "-S -incoming defer"
+    _dpid=$tp_pid
+    mg_up 4 $_m.dst 30 || { not_ok "$_m: destination monitor"; return 1; }
+    tp_hmp 4 "migrate_incoming \"file:$_state\""
+    mg_wait_status 4 $_m.dst paused 30 ||
+        { not_ok "$_m: state loaded"; return 1; }
+    wait_ms $_t0 "${MG_PAUSE_MS:-2500}"
+    tp_hmp 4 cont
+    mg_wait_status 4 $_m.dst running 20
+    mg_nice_vcpus "$tp_pid"
+    _down=$(awk "BEGIN { printf \"%.1f\", ($(mg_t $_m.dst \
+        'vm_state_notify running 1') - $(mg_t $_m.src \
+        'vm_state_notify running 0')) * 1000 }")
+    cycle_resumed $_m.file $_m.saved 4 $_m.dst "$_down" "$3"
+
+    # ---- live migration of the restored VM ----
+    _sock=/tmp/mg-cycle-$_m.sock
+    rm -f "$_sock"
+    mg_cycle_boot $_m.live 5 "-incoming unix:$_sock"
+    mg_up 5 $_m.live 30 && tp_wait 30 test -S "$_sock" ||
+        { not_ok "$_m: live destination listening"; return 1; }
+    tp_hmp 4 "migrate -d unix:$_sock"
+    mg_wait_mig 4 $_m.dst 40 && [ "$mg_status" = completed ] ||
+        { not_ok "$_m: live migration ($mg_status)"; return 1; }
+    tp_dump 4 $_m.lsaved
+    ! type cycle_saved > /dev/null 2>&1 || cycle_saved $_m.live $_dpid
+    mg_wait_status 5 $_m.live running 20
+    mg_nice_vcpus "$tp_pid"
+    tp_hmp 4 quit
+    exec 4>&-
+    _down=$(awk "BEGIN { printf \"%.1f\", ($(mg_t $_m.live \
+        'vm_state_notify running 1') - $(mg_t $_m.dst \
+        'vm_state_notify running 0 .*finish-migrate')) * 1000 }")
+    cycle_resumed $_m.live $_m.lsaved 5 $_m.live "$_down" "$4"
+    tp_hmp 5 quit
+    exec 5>&-
+    tp_stop_all
 }

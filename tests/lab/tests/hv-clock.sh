@@ -28,7 +28,7 @@ MEM="-m 32"
 MACHINE="-M pc -cpu host,hv-time,hv-frequencies -smp $SMP"
 [ -f /lab/qemu/share/qemu/qboot.rom ] &&
     MACHINE="$MACHINE -bios /lab/qemu/share/qemu/qboot.rom"
-PAUSE_MS=${HV_PAUSE_MS:-2500}
+MG_PAUSE_MS=${HV_PAUSE_MS:-2500}
 # kvmclock ns - 100 * reference at one TSC: (-101, 200) ns from the three
 # truncations in KVM's scale/offset and the guest's own; 100 ns (one
 # reference unit) of slack each side.
@@ -52,10 +52,6 @@ STEP_MARGIN_MS=1000
 tp_init /tmp/hv-clock
 trap 'exec 3>&- 4>&- 5>&-; tp_stop_all' EXIT
 
-within() { awk "BEGIN { exit !($1 >= $2 && $1 <= $3) }"; }
-wait_ms() {
-    while tp_now; [ $((tp_now_ms - $1)) -lt "$2" ]; do sleep 0.02; done
-}
 
 # each_cpu TAG FIELD OP VALUE: FIELD of every vCPU of dump TAG.
 each_cpu() {
@@ -64,15 +60,6 @@ each_cpu() {
         _v=$(tp_kv "$1" "cpu$_i.$2")
         [ -n "$_v" ] && [ "$_v" "$3" "$4" ] ||
             { echo "# cpu$_i.$2=$_v" >&2; return 1; }
-        _i=$((_i + 1))
-    done
-}
-# grew TAG1 TAG2 FIELD: FIELD of every vCPU larger in TAG2 than in TAG1.
-grew() {
-    _i=0
-    while [ $_i -lt $SMP ]; do
-        [ "$(tp_kv "$2" "cpu$_i.$3")" -gt "$(tp_kv "$1" "cpu$_i.$3")" ] ||
-            return 1
         _i=$((_i + 1))
     done
 }
@@ -110,43 +97,18 @@ hv_checks() {
  max=$(tp_kv "$1" cpu0.hv_msr_outside_max)"
 }
 
-# boot NAME FD: every vCPU looping, then 1 s on.
-boot() {
-    tp_start "$1" "$2" $MACHINE $MEM $(mg_trace "$1") ${3:-}
-    [ -n "${3:-}" ] && return 0
-    tp_wait 30 mg_all_looping "$2" "$1.boot" || {
-        not_ok "$1: tscprobe boots with hv-time"
-        tail -n 20 "$tp_dir/$1.hmp" | sed 's/^/# qemu: /'
-        tail -n 20 "$tp_dir/$1.serial" | sed 's/^/# serial: /'
-        exit 1
-    }
-    mg_nice_vcpus "$tp_pid"
-    sleep 1
-}
-
-# resumed FD TAG SAVED: dump TAG until every vCPU saw a resume after the
-# state in dump SAVED (10 s of host time at most).
-resumed() {
-    _end=$(( $(cut -d. -f1 /proc/uptime) + 10 ))
-    while :; do
-        tp_dump "$1" "$2" && grew "$3" "$2" resume_count && return 0
-        [ "$(cut -d. -f1 /proc/uptime)" -lt "$_end" ] || return 1
-        sleep 0.1
-    done
-}
-
-# after_resume CASE SAVED FD NAME DOWN EXPECT: checks of the resumed VM
-# NAME on FD against the state in dump SAVED; the pause the host measured
-# is DOWN (ms); EXPECT says whether the reference step should count it
-# (counts, frozen, or - for no assertion).
-after_resume() {
+# cycle_resumed CASE SAVED FD NAME DOWN EXPECT (mg_cycle's hook): checks
+# of the resumed VM NAME on FD against the state in dump SAVED; the pause
+# the host measured is DOWN (ms); EXPECT says whether the reference step
+# should count it (counts, frozen, or - for no assertion).
+cycle_resumed() {
     c=$1
-    check "$c: every vCPU saw the resume" resumed "$3" "$c.r1" "$2"
+    check "$c: every vCPU saw the resume" mg_resumed "$3" "$c.r1" "$2"
     sleep 0.5
     check "$c: table dumped again" tp_dump "$3" "$c.r2"
     check "$c: VM running" test "$(tp_status "$3" "$4")" = running
     hv_checks "$c.r2" "$c"
-    check "$c: page valid and read after the resume" grew "$c.r1" "$c.r2" hv_reads
+    check "$c: page valid and read after the resume" mg_grew "$c.r1" "$c.r2" hv_reads
     khz=$(tp_kv "$c.r2" tsc_khz)
     i=0
     while [ $i -lt $SMP ]; do
@@ -180,69 +142,17 @@ after_resume() {
     esac
 }
 
-# run MODE ACCEL FILE_STEP LIVE_STEP
-run() {
-    m=$1
-    TP_ACCEL=$2
-    export TP_ACCEL
-    boot $m.src 3
-    check "$m: table dumped" tp_dump 3 $m.a
-    check "$m: Hyper-V CPUID leaves seen" \
-        test $(( $(tp_kv $m.a features) & 128 )) = 128
-    hv_checks $m.a "$m.running"
-    hz=$(tp_kv $m.a hv_tsc_hz)
-    khz=$(tp_kv $m.a tsc_khz)
-    fig $m.hv_tsc_hz "$hz"
-    fig $m.tsc_khz "$khz"
-    check "$m: frequency MSR agrees with kvmclock's scale (within $KHZ_AGREE kHz)" \
+# cycle_running MODE (mg_cycle's hook): the running VM's dump MODE.a.
+cycle_running() {
+    check "$1: Hyper-V CPUID leaves seen" \
+        test $(( $(tp_kv $1.a features) & 128 )) = 128
+    hv_checks $1.a "$1.running"
+    hz=$(tp_kv $1.a hv_tsc_hz)
+    khz=$(tp_kv $1.a tsc_khz)
+    fig $1.hv_tsc_hz "$hz"
+    fig $1.tsc_khz "$khz"
+    check "$1: frequency MSR agrees with kvmclock's scale (within $KHZ_AGREE kHz)" \
         within "$hz / 1000 - $khz" -$KHZ_AGREE $KHZ_AGREE
-
-    # ---- save to a file, restore in a new QEMU ----
-    state=$tp_dir/$m.state
-    tp_hmp 3 stop
-    tp_now
-    t0=$tp_now_ms
-    tp_hmp 3 "migrate \"file:$state\""
-    mg_wait_mig 3 $m.src 30 && [ "$mg_status" = completed ] ||
-        { not_ok "$m: save to file ($mg_status)"; return 1; }
-    tp_dump 3 $m.saved
-    tp_hmp 3 quit
-    exec 3>&-
-    boot $m.dst 4 "-S -incoming defer"
-    mg_up 4 $m.dst 30 || { not_ok "$m: destination monitor"; return 1; }
-    tp_hmp 4 "migrate_incoming \"file:$state\""
-    mg_wait_status 4 $m.dst paused 30 ||
-        { not_ok "$m: state loaded"; return 1; }
-    wait_ms $t0 "$PAUSE_MS"
-    tp_hmp 4 cont
-    mg_wait_status 4 $m.dst running 20
-    mg_nice_vcpus "$tp_pid"
-    t_stop=$(mg_t $m.src 'vm_state_notify running 0')
-    t_run=$(mg_t $m.dst 'vm_state_notify running 1')
-    down=$(awk "BEGIN { printf \"%.1f\", ($t_run - $t_stop) * 1000 }")
-    after_resume $m.file $m.saved 4 $m.dst "$down" "$3"
-
-    # ---- live migration of the restored VM ----
-    sock=/tmp/hv-clock-$m.sock
-    rm -f "$sock"
-    boot $m.live 5 "-incoming unix:$sock"
-    mg_up 5 $m.live 30 && tp_wait 30 test -S "$sock" ||
-        { not_ok "$m: live destination listening"; return 1; }
-    tp_hmp 4 "migrate -d unix:$sock"
-    mg_wait_mig 4 $m.dst 40 && [ "$mg_status" = completed ] ||
-        { not_ok "$m: live migration ($mg_status)"; return 1; }
-    tp_dump 4 $m.lsaved
-    mg_wait_status 5 $m.live running 20
-    mg_nice_vcpus "$tp_pid"
-    tp_hmp 4 quit
-    exec 4>&-
-    t_stop=$(mg_t $m.dst 'vm_state_notify running 0 .*finish-migrate')
-    t_run=$(mg_t $m.live 'vm_state_notify running 1')
-    down=$(awk "BEGIN { printf \"%.1f\", ($t_run - $t_stop) * 1000 }")
-    after_resume $m.live $m.lsaved 5 $m.live "$down" "$4"
-    tp_hmp 5 quit
-    exec 5>&-
-    tp_stop_all
 }
 
 echo "# ======== Hyper-V clocks on $(uname -r) ========"
@@ -252,8 +162,8 @@ fig kernel "$(uname -r)"
 # for the 2.5 s file restore. A live migration's downtime (~0.1 s) is too
 # short to tell apart here (precise-live4 checks it for kvmclock): no
 # assertion on its step, only the invariants.
-run stock kvm,precise-tsc=off frozen -
-run precise kvm,precise-tsc=on,precise-tsc-advance-limit=60000 counts counts
-run freeze kvm,precise-tsc=on,precise-tsc-advance-limit=1000 frozen -
+mg_cycle stock kvm,precise-tsc=off frozen -
+mg_cycle precise kvm,precise-tsc=on,precise-tsc-advance-limit=60000 counts counts
+mg_cycle freeze kvm,precise-tsc=on,precise-tsc-advance-limit=1000 frozen -
 echo "# ======== end of Hyper-V clock figures ========"
 exit $rc

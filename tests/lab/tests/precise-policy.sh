@@ -55,10 +55,6 @@ FREEZE_FORK_ERR_US=${FREEZE_FORK_ERR_US:-20}
 tp_init /tmp/precise-policy
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
-# wait_ms T0 MS: until MS ms after uptime T0.
-wait_ms() {
-    while tp_now; [ $((tp_now_ms - $1)) -lt "$2" ]; do sleep 0.02; done
-}
 # boot NAME FD: tscprobe looping on every vCPU, then 0.5 s on.
 boot() {
     tp_start $1 $2 $MACHINE $MEM $(mg_trace $1)
@@ -87,7 +83,6 @@ fork_restore() {
     sed -n 's/.*precise_tsc_restore elapsed measured \([0-9-]*\) ns applied \([0-9]*\) ns outcome \([0-9]*\).*/\1 \2 \3/p' \
         "$tp_dir/$1.trace" | tail -n 1
 }
-within() { awk "BEGIN { exit !($1 >= $2 && $1 <= $3) }"; }
 
 # ---- (a), (b): save to a file, restore in a new QEMU --------------------
 # file_case CASE LIMIT: sets down (ms), so/do (cpu0 offsets), khz.
