@@ -71,6 +71,7 @@
 #define GDT_DATA                0x10
 
 #define L2_STACK_SIZE           4096
+#define L2_START_MS             3000
 
 static uint8_t vmcb[4096] __attribute__((aligned(4096)));
 static uint8_t host_save[4096] __attribute__((aligned(4096)));
@@ -277,12 +278,21 @@ void nested_run(PerCpu *cpu)
     }
     wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
     wrmsr(MSR_VM_HSAVE_PA, (uint64_t)(uintptr_t)host_save);
-    /* L2's TSC starts near 0: far behind L1's, as seed 004's L2 was. */
+
+    /*
+     * L2 starts once L1 has run L2_START_MS, with its TSC near 0: behind
+     * L1's by more than the 1 s within which KVM takes a host TSC write
+     * for a vCPU as meant to match the others (a smaller difference
+     * would hide seed 004's wrong write, as it hid seed 000's).
+     */
+    probe_begin(cpu, &st);
+    while (rdtsc_ordered() < probe_config.tsc_khz * L2_START_MS) {
+        probe_pass(cpu, &st);
+    }
     n->l2_tsc_offset = -(int64_t)rdtsc_ordered();
     vmcb_setup();
     n->state = TSCPROBE_NESTED_RUNNING;
 
-    probe_begin(cpu, &st);
     for (;;) {
         uint64_t code, l1_now;
 

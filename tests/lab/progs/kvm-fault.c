@@ -16,6 +16,17 @@
  *   tsc_state_set     KVM_SET_TSC_STATE                           EBUSY
  *   tsc_state_set_eio KVM_SET_TSC_STATE                           EIO
  *
+ * One armed line changes a value instead of failing an ioctl:
+ *
+ *   l2_tsc_as_l1 COUNT DELTA
+ *                     each KVM_SET_MSRS that writes IA32_TSC counts COUNT
+ *                     down; the one that takes it to 0 has DELTA added to
+ *                     that TSC value. With DELTA = a nested guest's VMCB
+ *                     TSC offset this is what a VMM did before KVM fixed
+ *                     host reads of IA32_TSC in guest mode (seed 004): it
+ *                     saved L2's TSC and restored it as L1's
+ *                     (tests/lab/tests/nested.sh).
+ *
  * QEMU reads IA32_TSC_ADJUST on its own only among many MSRs, so a single
  * MSR read is the fork's. The file is read and written with the BQL held
  * by the caller (every one of these ioctls is the fork's, under it).
@@ -33,6 +44,7 @@
 #include <linux/kvm.h>
 #include <linux/kvm_precise_tsc.h>
 
+#define MSR_IA32_TSC        0x10
 #define MSR_IA32_TSC_ADJUST 0x3b
 
 typedef int (*ioctl_fn)(int fd, unsigned long request, ...);
@@ -93,6 +105,46 @@ static int take_fault(const char *name)
     return 1;
 }
 
+/* l2_tsc_as_l1: count this IA32_TSC write; true if it is the one to change. */
+static int take_tsc_delta(long long *delta)
+{
+    const char *path = getenv("KVM_FAULT_FILE");
+    char armed[64];
+    long count;
+    FILE *f;
+    int n;
+
+    f = path ? fopen(path, "r") : NULL;
+    if (!f) {
+        return 0;
+    }
+    n = fscanf(f, "%63s %ld %lld", armed, &count, delta);
+    fclose(f);
+    if (n != 3 || count <= 0 || strcmp(armed, "l2_tsc_as_l1")) {
+        return 0;
+    }
+    f = fopen(path, "w");
+    if (f) {
+        fprintf(f, "%s %ld %lld\n", armed, count - 1, *delta);
+        fclose(f);
+    }
+    return count == 1;
+}
+
+static void change_tsc_write(struct kvm_msrs *msrs)
+{
+    long long delta;
+
+    for (unsigned i = 0; i < msrs->nmsrs; i++) {
+        if (msrs->entries[i].index == MSR_IA32_TSC) {
+            if (take_tsc_delta(&delta)) {
+                msrs->entries[i].data += (unsigned long long)delta;
+            }
+            return;
+        }
+    }
+}
+
 int ioctl(int fd, unsigned long request, ...)
 {
     static ioctl_fn real;
@@ -106,6 +158,9 @@ int ioctl(int fd, unsigned long request, ...)
     va_end(ap);
     if (!real) {
         real = (ioctl_fn)dlsym(RTLD_NEXT, "ioctl");
+    }
+    if (request == KVM_SET_MSRS) {
+        change_tsc_write(arg);
     }
     name = fault_of(request, arg, &err);
     if (name) {

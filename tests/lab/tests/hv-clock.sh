@@ -130,6 +130,8 @@ cycle_resumed() {
         i=$((i + 1))
     done
     fig "$c.host_downtime_ms" "$5"
+    mg_info "$3" "$4"
+    fig "$c.precise_tsc" "$(sed -n 's/^path: \([^,]*\),.*master clock: \([^,]*\).*/path \1, master clock \2/p' "$tp_dir/$4.info")"
     # cpu1: the BSP's serial summaries can stretch its own steps.
     rms=$(calc "$rstep1 / 10000")
     case $6 in

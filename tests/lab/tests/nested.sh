@@ -23,7 +23,8 @@
 # ahead of L1's after it, its first after an entry not behind L1's
 # before it); no unexpected #VMEXIT. The hypervisor vCPU's own TSC step
 # across the file restore follows the policy (the fork: the downtime;
-# freeze: ~0); stock's figures beside them.
+# freeze: ~0); stock's figures beside them. Last, seed 004 itself,
+# injected into stock's restore (kvm-fault.so): the same checks must fail.
 set -u
 . /lab/tscprobe/lib.sh
 . /lab/tscprobe/migrate.sh
@@ -76,9 +77,15 @@ kvm_stat() {
     done
 }
 
+# L2 starts 3 s of guest TSC after the boot (tscprobe/nested.c).
+l2_started() {
+    tp_dump "$1" "$2" && [ "$(nv "$2" vmruns)" -gt 100 ] 2>/dev/null
+}
+
 cycle_running() {
     check "$1: kvm_amd nested enabled on this host" \
         grep -q '^[1Y]' /sys/module/kvm_amd/parameters/nested
+    check "$1: L2 started (within 15 s)" tp_wait 15 l2_started 3 $1.a
     check "$1: L1 runs L2 and its timer fires" \
         test "$(nv $1.a vmruns)" -gt 0 -a "$(nv $1.a exits_intr)" -gt 0 \
         -a "$(nv $1.a l2_loops)" -gt 0
@@ -122,6 +129,8 @@ cycle_resumed() {
     fig "$c.l1_timer_late_after_resume_ms" \
         "$(ms "$(tp_kv "$c.r2" cpu$NCPU.resume_timer_late)" "$c.r2")"
     fig "$c.host_downtime_ms" "$5"
+    mg_info "$3" "$4"
+    fig "$c.precise_tsc" "$(sed -n 's/^path: \([^,]*\),.*master clock: \([^,]*\).*/path \1, master clock \2/p' "$tp_dir/$4.info")"
     case $6 in
     counts)
         check "$c: hypervisor vCPU's TSC step counted the downtime ($step ms, downtime $5 ms)" \
@@ -135,10 +144,86 @@ cycle_resumed() {
 check "KVM's debugfs counts vCPUs in guest mode" \
     test -n "$(ls /sys/kernel/debug/kvm/*/guest_mode 2>/dev/null || \
     ls /sys/kernel/debug/kvm/guest_mode)"
+
+# ---- seed 004 reproduced: can these checks see the bug? ----------------
+# Stock's restore writes IA32_TSC per vCPU (KVM_SET_MSRS). kvm-fault.so
+# adds the nested guest's TSC offset to the hypervisor vCPU's write: the
+# value a VMM restored as L1's before KVM fixed host reads of IA32_TSC in
+# guest mode (2020). The same checks must now fail; asserted here.
+seed004() {
+    m=seed004
+    fault=$tp_dir/fault
+    TP_ACCEL=kvm,precise-tsc=off
+    TP_ENV="LD_PRELOAD=/lab/progs/kvm-fault.so KVM_FAULT_FILE=$fault"
+    export TP_ACCEL
+    mg_cycle_boot $m.src 3
+    spid=$tp_pid
+    check "$m: L2 started (within 15 s)" tp_wait 15 l2_started 3 $m.a
+    n=0
+    tp_hmp 3 stop
+    while tp_sync 3 $m.stop$n 5 && ! in_guest_mode $spid && [ $n -lt 20 ]; do
+        tp_hmp 3 cont
+        sleep 0.0$((n % 10))
+        tp_hmp 3 stop
+        n=$((n + 1))
+    done
+    tp_hmp 3 "migrate \"file:$tp_dir/$m.state\""
+    mg_wait_mig 3 $m.src 30 && [ "$mg_status" = completed ] ||
+        { not_ok "$m: save to file ($mg_status)"; return 1; }
+    tp_dump 3 $m.saved
+    check "$m: saved with the hypervisor vCPU in L2" in_guest_mode $spid
+    tp_hmp 3 quit
+    exec 3>&-
+    off=$(nv $m.saved l2_tsc_offset)
+    mg_cycle_boot $m.dst 4 "-S -incoming defer"
+    mg_up 4 $m.dst 30 && tp_sync 4 $m.up 10 ||
+        { not_ok "$m: destination monitor"; return 1; }
+    # The restore writes vCPU 0's TSC, then vCPU $NCPU's (the hypervisor).
+    echo "l2_tsc_as_l1 $SMP $off" > "$fault"
+    tp_hmp 4 "migrate_incoming \"file:$tp_dir/$m.state\""
+    mg_wait_status 4 $m.dst paused 30 ||
+        { not_ok "$m: state loaded"; return 1; }
+    check "$m: the hypervisor vCPU's TSC write was changed by $(ms "$off" $m.saved) ms" \
+        grep -q "^l2_tsc_as_l1 0 " "$fault"
+    tp_hmp 4 cont
+    mg_resumed 4 $m.r1 $m.saved
+    sleep 1
+    check "$m: table dumped after the restore" tp_dump 4 $m.r2
+    # L2's TSC moves back by the offset too: a step back, or, if L2 had
+    # run for less than its offset, a wrap through 0: a forward "jump"
+    # near 2^64 (over 10^18 cycles, years: nothing else makes one;
+    # busybox awk clamps integer literals to 2^63 - 1).
+    check "$m: the checks saw it: L2's TSC went backwards (back $(ms "$(nv $m.r2 l2_back_max)" $m.r2) ms) or wrapped through 0 (jump $(nv $m.r2 l2_jump_max))" \
+        awk "BEGIN { exit !($(nv $m.r2 l2_back_count) > 0 ||
+                            $(nv $m.r2 l2_jump_max) >= 1e18) }"
+    check "$m: the checks saw it: the hypervisor's L1 TSC went backwards" \
+        test "$(nv $m.r2 l1_back_count)" -gt 0 -o \
+        "$(tp_kv $m.r2 cpu$NCPU.tsc_back_count)" -gt 0
+    fig $m.l1_back_max_ms "$(ms "$(nv $m.r2 l1_back_max)" $m.r2)"
+    [ $rc = 0 ] || for t in saved r1 r2; do
+        grep -E "^nested_|^cpu[0-9]+\.(tsc_back|resume|timer_irqs|loops|last_tsc)" \
+            "$tp_dir/$m.$t.kv" | sed "s/^/# $t: /"
+    done
+    fig $m.warps "$(tp_sum $m.r2 warp_count)"
+    fig $m.l1_timer_late_after_resume_ms \
+        "$(ms "$(tp_kv $m.r2 cpu$NCPU.resume_timer_late)" $m.r2)"
+    tp_hmp 4 quit
+    exec 4>&-
+    tp_stop_all
+    TP_ENV=""
+}
+
 echo "# ======== nested guest (L1 hypervisor + L2) on $(uname -r) ========"
 fig kernel "$(uname -r)"
-mg_cycle stock kvm,precise-tsc=off - -
-mg_cycle precise kvm,precise-tsc=on,precise-tsc-advance-limit=60000 counts counts
-mg_cycle freeze kvm,precise-tsc=on,precise-tsc-advance-limit=1000 frozen -
+for c in $(echo "${NESTED_CASES:-stock,precise,freeze,seed004}" | tr , " "); do
+    case $c in
+    stock) mg_cycle stock kvm,precise-tsc=off - - ;;
+    precise) mg_cycle precise \
+        kvm,precise-tsc=on,precise-tsc-advance-limit=60000 counts counts ;;
+    freeze) mg_cycle freeze \
+        kvm,precise-tsc=on,precise-tsc-advance-limit=1000 frozen - ;;
+    seed004) seed004 ;;
+    esac
+done
 echo "# ======== end of nested guest figures ========"
 exit $rc
