@@ -96,7 +96,7 @@ static bool page_params(uint64_t *scale, int64_t *offset, uint32_t *seq)
 uint64_t hv_clock_read(const PvclockTimeInfo *pv, uint8_t *flags, uint64_t *tsc,
                    uint64_t *ref, uint32_t *sequence)
 {
-    const volatile HvRefTscPage *p = &ref_page;
+    const volatile HvRefTscPage *p = &ref_page;    /* KVM rewrites it */
     uint64_t scale, ns;
     int64_t offset;
     uint32_t seq;

@@ -83,25 +83,32 @@ static TscprobeNested *nested(void)
     return &results_table()->nested;
 }
 
-static void vmcb_w64(uint32_t off, uint64_t v)
+/* The VMCB is read by VMRUN and written by #VMEXIT, behind C's back. */
+static void vmcb_w16(uint32_t off, uint16_t v)
 {
-    *(volatile uint64_t *)(vmcb + off) = v;
+    *(volatile uint16_t *)(vmcb + off) = v;     /* read by VMRUN */
 }
 
 static void vmcb_w32(uint32_t off, uint32_t v)
 {
-    *(volatile uint32_t *)(vmcb + off) = v;
+    *(volatile uint32_t *)(vmcb + off) = v;     /* read by VMRUN */
+}
+
+static void vmcb_w64(uint32_t off, uint64_t v)
+{
+    *(volatile uint64_t *)(vmcb + off) = v;     /* read by VMRUN */
 }
 
 static uint64_t vmcb_r64(uint32_t off)
 {
-    return *(volatile uint64_t *)(vmcb + off);
+    return *(volatile uint64_t *)(vmcb + off);  /* written by #VMEXIT */
 }
 
+/* A flat segment (base 0, limit 4 GiB) with attributes @attr. */
 static void vmcb_seg(uint32_t off, uint16_t sel, uint16_t attr)
 {
-    *(volatile uint16_t *)(vmcb + off) = sel;
-    *(volatile uint16_t *)(vmcb + off + 2) = attr;
+    vmcb_w16(off, sel);
+    vmcb_w16(off + 2, attr);
     vmcb_w32(off + 4, 0xffffffffu);
     vmcb_w64(off + 8, 0);
 }
@@ -113,7 +120,6 @@ typedef struct __attribute__((packed)) DescPtr {
 
 static void vmcb_table(uint32_t off, const DescPtr *p)
 {
-    *(volatile uint16_t *)(vmcb + off + 2) = 0;
     vmcb_w32(off + 4, p->limit);
     vmcb_w64(off + 8, p->base);
 }
@@ -226,7 +232,7 @@ static void vmcb_setup(void)
     vmcb_seg(VMCB_ES, GDT_DATA, ATTR_DATA);
     vmcb_table(VMCB_GDTR, &gdt);
     vmcb_table(VMCB_IDTR, &idt);
-    *(volatile uint8_t *)(vmcb + VMCB_CPL) = 0;
+    /* CPL (VMCB_CPL) 0: left as memset() made it. */
     vmcb_w64(VMCB_EFER, rdmsr(MSR_EFER));
     vmcb_w64(VMCB_CR0, read_cr(0));
     vmcb_w64(VMCB_CR3, read_cr(3));

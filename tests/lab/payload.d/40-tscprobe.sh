@@ -4,6 +4,8 @@
 #   $PAYLOAD/tscprobe/tscprobe-dump   decodes a pmemsave of its table
 #   $PAYLOAD/tscprobe/lib.sh          tests/lab/lib/tscprobe.sh, the sh
 #                                     helpers the tests source
+#   $PAYLOAD/tscprobe/hvcheck.sh      tests/lab/lib/hvcheck.sh, Hyper-V
+#                                     clock checks
 #   $PAYLOAD/tscprobe/migrate.sh      tests/lab/lib/migrate.sh, helpers
 #                                     for the migration tests (on top of
 #                                     lib.sh)
@@ -42,6 +44,7 @@ fi
 chmod 755 "$PAYLOAD/tscprobe/tscprobe-dump"
 cp "$REPO/tests/lab/lib/tscprobe.sh" "$PAYLOAD/tscprobe/lib.sh"
 cp "$REPO/tests/lab/lib/migrate.sh" "$PAYLOAD/tscprobe/migrate.sh"
+cp "$REPO/tests/lab/lib/hvcheck.sh" "$PAYLOAD/tscprobe/hvcheck.sh"
 
 # The libraries ldd resolves, by soname, unless already in the payload.
 ldd "$bdir/$sub/tscprobe-dump" | awk '

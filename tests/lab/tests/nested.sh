@@ -28,11 +28,17 @@
 set -u
 . /lab/tscprobe/lib.sh
 . /lab/tscprobe/migrate.sh
+. /lab/tscprobe/hvcheck.sh
 
 SMP=2
 NCPU=$((SMP - 1))
 MEM="-m 32"
-MACHINE="-M pc -cpu host -smp $SMP -append nested"
+# NESTED_HV=1: the hypervisor uses Hyper-V's clocks too (hv-time,
+# hv-frequencies; the hv-clock test's checks, tests/lab/lib/hvcheck.sh),
+# as Windows does with virtualization-based security: one VM for both.
+CPU=host
+[ "${NESTED_HV:-0}" = 1 ] && CPU=host,hv-time,hv-frequencies
+MACHINE="-M pc -cpu $CPU -smp $SMP -append nested"
 [ -f /lab/qemu/share/qemu/qboot.rom ] &&
     MACHINE="$MACHINE -bios /lab/qemu/share/qemu/qboot.rom"
 MG_PAUSE_MS=${NESTED_PAUSE_MS:-2500}
@@ -91,6 +97,7 @@ cycle_running() {
         -a "$(nv $1.a l2_loops)" -gt 0
     nested_checks $1.a "$1.running"
     fig $1.l2_tsc_offset_ms "$(ms "$(nv $1.a l2_tsc_offset)" $1.a)"
+    [ "${NESTED_HV:-0}" != 1 ] || hv_running $1
 }
 
 # The file save waits for a stop with the hypervisor vCPU in L2 (KVM's
@@ -128,6 +135,11 @@ cycle_resumed() {
     fig "$c.l1_tsc_step_ms" "$step"
     fig "$c.l1_timer_late_after_resume_ms" \
         "$(ms "$(tp_kv "$c.r2" cpu$NCPU.resume_timer_late)" "$c.r2")"
+    if [ "${NESTED_HV:-0}" = 1 ]; then
+        check "$c: Hyper-V page valid and read after the resume" \
+            mg_grew "$c.r1" "$c.r2" hv_reads
+        hv_resumed "$c" "$c.r2" "$5" "$6"
+    fi
     fig "$c.host_downtime_ms" "$5"
     mg_info "$3" "$4"
     fig "$c.precise_tsc" "$(sed -n 's/^path: \([^,]*\),.*master clock: \([^,]*\).*/path \1, master clock \2/p' "$tp_dir/$4.info")"
