@@ -19,7 +19,7 @@ set -eu
 : "${PAYLOAD:?}"
 cache=${FORK_CACHE:-$HOME/.cache/qemu-tsc-fork}/kernel
 # Paths below tools/testing/selftests/kvm (6.1 and 6.12 say x86_64/).
-tests="system_counter_offset_test x86_64/kvm_clock_test x86_64/tsc_msrs_test"
+tests="system_counter_offset_test x86_64/kvm_clock_test x86_64/tsc_msrs_test x86_64/hyperv_clock"
 
 die() { echo "20-kvm-selftests.sh: $*" >&2; exit 1; }
 
@@ -77,7 +77,14 @@ extract_src() {
 
 # Build the tests once per version, statically.
 build_tests() {
-    [ -e "$out/.done" ] && return 0
+    # Built before, with every test of the list (it may have grown).
+    if [ -e "$out/.done" ]; then
+        missing=""
+        for t in $tests; do
+            [ -e "$out/$(basename "$t")" ] || missing="$missing $t"
+        done
+        [ -z "$missing" ] && return 0
+    fi
     extract_src
     t0=$(date +%s)
     # The selftests include the exported uapi headers from usr/include.

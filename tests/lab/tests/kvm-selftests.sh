@@ -18,7 +18,7 @@ echo "# kernel $(uname -r) on ${LAB_HOST:-?}; selftests from" \
 # comment: the output of a test, as TAP comments.
 comment() { sed 's/^/#   /'; }
 
-for t in system_counter_offset_test kvm_clock_test tsc_msrs_test; do
+for t in system_counter_offset_test kvm_clock_test tsc_msrs_test hyperv_clock; do
     if [ ! -x "$dir/$t" ]; then
         echo "not ok - $t: not in the payload ($dir)"
         rc=1
