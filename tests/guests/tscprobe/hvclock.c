@@ -6,10 +6,11 @@
  *   offset = system_time / 100 - ((tsc_timestamp * scale) >> 64)
  *   ref    = ((tsc * scale) >> 64) + offset          (100 ns units)
  *
- * so at one TSC value, kvmclock ns - 100 * ref lies within (-101, 200) ns
- * (three truncations); anything outside means the two clocks were set
- * from different states, e.g. a restore that updated one and not the
- * other.  The page is valid only while KVM's master clock is on.
+ * so at one TSC value, kvmclock ns - 100 * ref lies within [-101, 199] ns
+ * (the truncations of both computations); anything outside means the two
+ * clocks were set from different states, e.g. a restore that updated one
+ * and not the other.  The page is valid only while KVM's master clock is
+ * on.
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */

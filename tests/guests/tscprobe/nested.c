@@ -149,6 +149,9 @@ static uint64_t read_cr(int n)
 static void __attribute__((noreturn)) l2_main(void)
 {
     TscprobeNested *n = nested();
+    /* L1's kvmclock page (L2 has L1's GS base, so this_cpu() is L1's). */
+    const volatile uint64_t *l1_stamp =             /* KVM rewrites it */
+        &this_cpu()->pvclock.tsc_timestamp;
     uint64_t jump = probe_config.jump_threshold_tsc;
     uint64_t prev = rdtsc_ordered();
     uint64_t seen_vmruns = 0;
@@ -162,6 +165,7 @@ static void __attribute__((noreturn)) l2_main(void)
          */
         uint64_t vmruns = __atomic_load_n(&n->vmruns, __ATOMIC_ACQUIRE);
         uint64_t floor = n->l1_enter_tsc + (uint64_t)n->l2_tsc_offset;
+        uint64_t stamp = *l1_stamp;     /* likewise: older than now */
         uint64_t now = rdtsc_ordered();
 
         if (vmruns != seen_vmruns) {
@@ -170,6 +174,16 @@ static void __attribute__((noreturn)) l2_main(void)
                 n->l2_behind_count++;
                 if (floor - now > n->l2_behind_max) {
                     n->l2_behind_max = floor - now;
+                }
+            }
+        }
+        if (probe_config.kvmclock) {
+            uint64_t as_l1 = now - (uint64_t)n->l2_tsc_offset;
+
+            if (as_l1 < stamp) {
+                n->l2_pvclock_behind_count++;
+                if (stamp - as_l1 > n->l2_pvclock_behind_max) {
+                    n->l2_pvclock_behind_max = stamp - as_l1;
                 }
             }
         }

@@ -21,7 +21,7 @@ void svm_run(uint64_t vmcb_pa, SvmGuestRegs *regs);
 
 /*
  * On the BSP before the APs start: whether @cmdline asks for the nested
- * probe; records the outcome (off, no SVM) in the results table.
+ * probe (the word "nested").  nested_run() records what became of it.
  */
 bool nested_wanted(const char *cmdline);
 

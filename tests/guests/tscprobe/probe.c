@@ -131,9 +131,9 @@ void probe_pass(PerCpu *cpu, ProbeState *st)
     if (probe_config.kvmclock) {
         check_kvmclock_step(rec, st->prev_ns, ns);
         if (flags & PVCLOCK_GUEST_STOPPED) {
-            if (ref_valid && st->prev_ref) {
-                hv->resume_ref_step = (int64_t)(ref - st->prev_ref);
-            }
+            /* 0 unless both reads were valid: never a stale step. */
+            hv->resume_ref_step = ref_valid && st->prev_ref ?
+                                  (int64_t)(ref - st->prev_ref) : 0;
             check_resume(cpu, st->prev_ns_tsc, ns_tsc, st->prev_ns, ns);
         }
         rec->kvmclock_flags = flags;

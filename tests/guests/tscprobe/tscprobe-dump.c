@@ -259,6 +259,9 @@ static void print_kv_nested(const TscprobeNested *n)
     KV("", "nested_l1_back_count", PRIu64, n->l1_back_count);
     KV("", "nested_l1_back_max", PRIu64, n->l1_back_max);
     KV("", "nested_l1_last_tsc", PRIu64, n->l1_last_tsc);
+    KV("", "nested_l2_pvclock_behind_count", PRIu64,
+       n->l2_pvclock_behind_count);
+    KV("", "nested_l2_pvclock_behind_max", PRIu64, n->l2_pvclock_behind_max);
 }
 
 static void print_kv_header(const TscprobeHeader *h)

@@ -281,7 +281,16 @@ typedef struct TscprobeNested {
     uint64_t l1_back_count;         /* L1 TSC at exits went backwards */
     uint64_t l1_back_max;
     uint64_t l1_last_tsc;
-    uint8_t reserved[328];
+
+    /*
+     * Written by L2: its TSC, shifted back by the offset to L1's time
+     * base, below the tsc_timestamp of L1's kvmclock page (which KVM
+     * stamps with L1's TSC, e.g. at every resume): L2's offset did not
+     * follow L1's (a restore that moved L1 but not L2).
+     */
+    uint64_t l2_pvclock_behind_count;
+    uint64_t l2_pvclock_behind_max;
+    uint8_t reserved[312];
 } TscprobeNested;
 
 typedef struct TscprobeResults {

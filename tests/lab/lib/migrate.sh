@@ -232,6 +232,13 @@ mg_cycle_boot() {
     sleep 1
 }
 
+# A step of mg_cycle's own failed: say so, stop every QEMU it started.
+_mg_cycle_fail() {
+    not_ok "$_m: $1"
+    exec 3>&- 4>&- 5>&-
+    tp_stop_all
+}
+
 mg_cycle() {
     _m=$1
     TP_ACCEL=$2
@@ -259,17 +266,18 @@ mg_cycle() {
     _t0=$tp_now_ms
     tp_hmp 3 "migrate \"file:$_state\""
     mg_wait_mig 3 $_m.src 30 && [ "$mg_status" = completed ] ||
-        { not_ok "$_m: save to file ($mg_status)"; return 1; }
+        { _mg_cycle_fail "save to file ($mg_status)"; return 1; }
     tp_dump 3 $_m.saved
     ! type cycle_saved > /dev/null 2>&1 || cycle_saved $_m.file $_spid
     tp_hmp 3 quit
     exec 3>&-
     mg_cycle_boot $_m.dst 4 "-S -incoming defer"
     _dpid=$tp_pid
-    mg_up 4 $_m.dst 30 || { not_ok "$_m: destination monitor"; return 1; }
+    mg_up 4 $_m.dst 30 ||
+        { _mg_cycle_fail "destination monitor"; return 1; }
     tp_hmp 4 "migrate_incoming \"file:$_state\""
     mg_wait_status 4 $_m.dst paused 30 ||
-        { not_ok "$_m: state loaded"; return 1; }
+        { _mg_cycle_fail "state loaded"; return 1; }
     wait_ms $_t0 "${MG_PAUSE_MS:-2500}"
     tp_hmp 4 cont
     mg_wait_status 4 $_m.dst running 20
@@ -290,10 +298,10 @@ mg_cycle() {
     rm -f "$_sock"
     mg_cycle_boot $_m.live 5 "-incoming unix:$_sock"
     mg_up 5 $_m.live 30 && tp_wait 30 test -S "$_sock" ||
-        { not_ok "$_m: live destination listening"; return 1; }
+        { _mg_cycle_fail "live destination listening"; return 1; }
     tp_hmp 4 "migrate -d unix:$_sock"
     mg_wait_mig 4 $_m.dst 40 && [ "$mg_status" = completed ] ||
-        { not_ok "$_m: live migration ($mg_status)"; return 1; }
+        { _mg_cycle_fail "live migration ($mg_status)"; return 1; }
     tp_dump 4 $_m.lsaved
     ! type cycle_saved > /dev/null 2>&1 || cycle_saved $_m.live $_dpid
     mg_wait_status 5 $_m.live running 20

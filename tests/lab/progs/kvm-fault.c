@@ -29,7 +29,9 @@
  *
  * QEMU reads IA32_TSC_ADJUST on its own only among many MSRs, so a single
  * MSR read is the fork's. The file is read and written with the BQL held
- * by the caller (every one of these ioctls is the fork's, under it).
+ * by the caller (every one of these ioctls is made under it; the
+ * KVM_SET_MSRS the value change looks at is QEMU's own, when it loads a
+ * state).
  *
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
@@ -105,8 +107,11 @@ static int take_fault(const char *name)
     return 1;
 }
 
-/* l2_tsc_as_l1: count this IA32_TSC write; true if it is the one to change. */
-static int take_tsc_delta(long long *delta)
+/*
+ * A value change @name ("NAME COUNT DELTA"): count this call; true if it
+ * is the one to change, with DELTA in *@delta.
+ */
+static int take_delta(const char *name, long long *delta)
 {
     const char *path = getenv("KVM_FAULT_FILE");
     char armed[64];
@@ -120,7 +125,7 @@ static int take_tsc_delta(long long *delta)
     }
     n = fscanf(f, "%63s %ld %lld", armed, &count, delta);
     fclose(f);
-    if (n != 3 || count <= 0 || strcmp(armed, "l2_tsc_as_l1")) {
+    if (n != 3 || count <= 0 || strcmp(armed, name)) {
         return 0;
     }
     f = fopen(path, "w");
@@ -137,7 +142,7 @@ static void change_tsc_write(struct kvm_msrs *msrs)
 
     for (unsigned i = 0; i < msrs->nmsrs; i++) {
         if (msrs->entries[i].index == MSR_IA32_TSC) {
-            if (take_tsc_delta(&delta)) {
+            if (take_delta("l2_tsc_as_l1", &delta)) {
                 msrs->entries[i].data += (unsigned long long)delta;
             }
             return;

@@ -44,7 +44,7 @@ cycle_resumed() {
     check "$c: table dumped again" tp_dump "$3" "$c.r2"
     check "$c: VM running" test "$(tp_status "$3" "$4")" = running
     check "$c: page valid and read after the resume" mg_grew "$c.r1" "$c.r2" hv_reads
-    hv_resumed "$c" "$c.r2" "$5" "$6"
+    hv_resumed "$c" "$c.r2" "$5" "$6" "$2"
     fig "$c.host_downtime_ms" "$5"
     mg_info "$3" "$4"
     fig "$c.precise_tsc" "$(sed -n 's/^path: \([^,]*\),.*master clock: \([^,]*\).*/path \1, master clock \2/p' "$tp_dir/$4.info")"

@@ -23,8 +23,9 @@
 # ahead of L1's after it, its first after an entry not behind L1's
 # before it); no unexpected #VMEXIT. The hypervisor vCPU's own TSC step
 # across the file restore follows the policy (the fork: the downtime;
-# freeze: ~0); stock's figures beside them. Last, seed 004 itself,
-# injected into stock's restore (kvm-fault.so): the same checks must fail.
+# freeze: ~0); stock's figures beside them. Last, a positive control:
+# seed 004 injected into stock's restore (kvm-fault.so); the same checks
+# must see it.
 set -u
 . /lab/tscprobe/lib.sh
 . /lab/tscprobe/migrate.sh
@@ -68,6 +69,8 @@ nested_checks() {
         test "$(nv "$1" ahead_count)" = 0
     check "$2: L2 TSC never behind L1 TSC + offset after an entry ($(nv "$1" l2_behind_max) max)" \
         test "$(nv "$1" l2_behind_count)" = 0
+    check "$2: L2 TSC - offset never behind L1's kvmclock timestamp ($(nv "$1" l2_pvclock_behind_max) max)" \
+        test "$(nv "$1" l2_pvclock_behind_count)" = 0
     fig "$2.nested" "vmruns=$(nv "$1" vmruns) intr_exits=$(nv "$1" exits_intr)\
  l2_loops=$(nv "$1" l2_loops) l2_jumps=$(nv "$1" l2_jump_count)\
  l2_jump_max_ms=$(ms "$(nv "$1" l2_jump_max)" "$1")\
@@ -138,7 +141,7 @@ cycle_resumed() {
     if [ "${NESTED_HV:-0}" = 1 ]; then
         check "$c: Hyper-V page valid and read after the resume" \
             mg_grew "$c.r1" "$c.r2" hv_reads
-        hv_resumed "$c" "$c.r2" "$5" "$6"
+        hv_resumed "$c" "$c.r2" "$5" "$6" "$2"
     fi
     fig "$c.host_downtime_ms" "$5"
     mg_info "$3" "$4"
@@ -157,17 +160,26 @@ check "KVM's debugfs counts vCPUs in guest mode" \
     test -n "$(ls /sys/kernel/debug/kvm/*/guest_mode 2>/dev/null || \
     ls /sys/kernel/debug/kvm/guest_mode)"
 
-# ---- seed 004 reproduced: can these checks see the bug? ----------------
-# Stock's restore writes IA32_TSC per vCPU (KVM_SET_MSRS). kvm-fault.so
-# adds the nested guest's TSC offset to the hypervisor vCPU's write: the
-# value a VMM restored as L1's before KVM fixed host reads of IA32_TSC in
-# guest mode (2020). The same checks must now fail; asserted here.
-seed004() {
-    m=seed004
+# ---- positive control: can these checks see a broken restore? ---------
+# inject_restore CASE ACCEL PAUSE_MS: boot with kvm-fault.so preloaded,
+# stop with the hypervisor vCPU in L2, save, restore in a new QEMU where
+# "arm_CASE" writes the shim's fault file before the load, cont PAUSE_MS
+# after the stop; dumps CASE.saved and CASE.r2. Fails the test (and
+# returns 1) if a step of its own fails; leaves no QEMU behind.
+inject_restore() {
+    m=$1
     fault=$tp_dir/fault
-    TP_ACCEL=kvm,precise-tsc=off
+    TP_ACCEL=$2
     TP_ENV="LD_PRELOAD=/lab/progs/kvm-fault.so KVM_FAULT_FILE=$fault"
     export TP_ACCEL
+    rm -f "$fault"
+    inject_fail() {
+        not_ok "$m: $1"
+        exec 3>&- 4>&-
+        tp_stop_all
+        TP_ENV=""
+        return 1
+    }
     mg_cycle_boot $m.src 3
     spid=$tp_pid
     check "$m: L2 started (within 15 s)" tp_wait 15 l2_started 3 $m.a
@@ -179,28 +191,54 @@ seed004() {
         tp_hmp 3 stop
         n=$((n + 1))
     done
+    tp_now
+    t0=$tp_now_ms
     tp_hmp 3 "migrate \"file:$tp_dir/$m.state\""
     mg_wait_mig 3 $m.src 30 && [ "$mg_status" = completed ] ||
-        { not_ok "$m: save to file ($mg_status)"; return 1; }
+        { inject_fail "save to file ($mg_status)"; return 1; }
     tp_dump 3 $m.saved
     check "$m: saved with the hypervisor vCPU in L2" in_guest_mode $spid
     tp_hmp 3 quit
     exec 3>&-
-    off=$(nv $m.saved l2_tsc_offset)
     mg_cycle_boot $m.dst 4 "-S -incoming defer"
     mg_up 4 $m.dst 30 && tp_sync 4 $m.up 10 ||
-        { not_ok "$m: destination monitor"; return 1; }
-    # The restore writes vCPU 0's TSC, then vCPU $NCPU's (the hypervisor).
-    echo "l2_tsc_as_l1 $SMP $off" > "$fault"
+        { inject_fail "destination monitor"; return 1; }
+    "arm_$m"
     tp_hmp 4 "migrate_incoming \"file:$tp_dir/$m.state\""
     mg_wait_status 4 $m.dst paused 30 ||
-        { not_ok "$m: state loaded"; return 1; }
-    check "$m: the hypervisor vCPU's TSC write was changed by $(ms "$off" $m.saved) ms" \
-        grep -q "^l2_tsc_as_l1 0 " "$fault"
+        { inject_fail "state loaded"; return 1; }
+    check "$m: the shim changed the restore ($(cat "$fault"))" \
+        grep -q "^[a-z0-9_]* 0 " "$fault"
+    wait_ms $t0 "$3"
     tp_hmp 4 cont
     mg_resumed 4 $m.r1 $m.saved
     sleep 1
     check "$m: table dumped after the restore" tp_dump 4 $m.r2
+    tp_hmp 4 quit
+    exec 4>&-
+    tp_stop_all
+    TP_ENV=""
+}
+
+# inject_report CASE: after the assertions, the tables if one failed.
+inject_report() {
+    [ $rc = 0 ] || for t in saved r1 r2; do
+        grep -E "^nested_|^cpu[0-9]+\.(tsc_back|resume|timer_irqs|loops|last_tsc)" \
+            "$tp_dir/$1.$t.kv" | sed "s/^/# $1.$t: /"
+    done
+}
+
+# seed004: seed 004 itself. Stock's restore writes IA32_TSC per vCPU
+# (KVM_SET_MSRS); kvm-fault.so adds the nested guest's TSC offset to the
+# hypervisor vCPU's write: the value a VMM restored as L1's before KVM
+# fixed host reads of IA32_TSC in guest mode (2020). The restore writes
+# vCPU 0's TSC, then vCPU $NCPU's (the hypervisor's): the second write.
+arm_seed004() {
+    echo "l2_tsc_as_l1 $SMP $(nv seed004.saved l2_tsc_offset)" > "$fault"
+}
+seed004() {
+    inject_restore seed004 kvm,precise-tsc=off 0 || return 1
+    m=seed004
     # L2's TSC moves back by the offset too: a step back, or, if L2 had
     # run for less than its offset, a wrap through 0: a forward "jump"
     # near 2^64 (over 10^18 cycles, years: nothing else makes one;
@@ -212,17 +250,8 @@ seed004() {
         test "$(nv $m.r2 l1_back_count)" -gt 0 -o \
         "$(tp_kv $m.r2 cpu$NCPU.tsc_back_count)" -gt 0
     fig $m.l1_back_max_ms "$(ms "$(nv $m.r2 l1_back_max)" $m.r2)"
-    [ $rc = 0 ] || for t in saved r1 r2; do
-        grep -E "^nested_|^cpu[0-9]+\.(tsc_back|resume|timer_irqs|loops|last_tsc)" \
-            "$tp_dir/$m.$t.kv" | sed "s/^/# $t: /"
-    done
     fig $m.warps "$(tp_sum $m.r2 warp_count)"
-    fig $m.l1_timer_late_after_resume_ms \
-        "$(ms "$(tp_kv $m.r2 cpu$NCPU.resume_timer_late)" $m.r2)"
-    tp_hmp 4 quit
-    exec 4>&-
-    tp_stop_all
-    TP_ENV=""
+    inject_report $m
 }
 
 echo "# ======== nested guest (L1 hypervisor + L2) on $(uname -r) ========"

@@ -49,11 +49,14 @@ boot() {
     tp_stop_all
     return 1
 }
-if ! boot 1 && ! boot 2; then
+if boot 1; then
+    echo "ok - tscprobe booted under KVM"
+elif boot 2; then
+    echo "ok - tscprobe booted under KVM (second boot: the first was silent)"
+else
     echo "not ok - tscprobe booted under KVM (no start-up banner in 30 s, twice)"
     exit 1
 fi
-echo "ok - tscprobe booted under KVM"
 sleep "$RUN_S"
 check "results table dumped (1)" tp_dump 3 a1
 check "tscprobe-dump --check accepts the table" "$TP_DUMP" --check \
