@@ -30,10 +30,12 @@
  * tscprobe's results table (tests/guests/tscprobe/tscprobe-results.h):
  * the fields read here, by offset; read_table() checks the version and
  * record sizes, so a layout change fails loudly instead of misreading.
+ * Version 2 appended Hyper-V records and the nested block after the vCPU
+ * records; the header and vCPU record fields read here did not move.
  */
 #define TP_ADDR             0x100000
 #define TP_MAGIC            0x45424f5250435354ULL
-#define TP_VERSION          1
+#define TP_VERSION          2
 #define TP_HEADER_SIZE      256
 #define TP_CPU_SIZE         256
 #define TP_MAX_CPUS         8       /* the most this test boots */
