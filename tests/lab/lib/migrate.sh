@@ -42,6 +42,8 @@
 #                               dump TAG2 than in TAG1
 #   mg_resumed FD TAG SAVED     dump TAG until every vCPU saw a resume
 #                               after the state in dump SAVED (10 s max)
+#   mg_stop_until FD NAME PID CMD
+#                               stop the VM until "CMD PID" holds
 #   mg_cycle MODE ACCEL FILE LIVE
 #                               one VM through a file save/restore and a
 #                               live migration (below), with hooks
@@ -232,6 +234,20 @@ mg_cycle_boot() {
     sleep 1
 }
 
+# mg_stop_until FD NAME PID CMD: stop the VM, and cont and stop it again
+# until "CMD PID" holds (20 tries); mg_stops says how many stops it took.
+mg_stop_until() {
+    mg_stops=1
+    tp_hmp "$1" stop
+    while tp_sync "$1" "$2.stop$mg_stops" 5 && ! "$4" "$3" &&
+        [ $mg_stops -le 20 ]; do
+        tp_hmp "$1" cont
+        sleep 0.0$((mg_stops % 10))
+        tp_hmp "$1" stop
+        mg_stops=$((mg_stops + 1))
+    done
+}
+
 # A step of mg_cycle's own failed: say so, stop every QEMU it started.
 _mg_cycle_fail() {
     not_ok "$_m: $1"
@@ -250,18 +266,13 @@ mg_cycle() {
 
     # ---- save to a file, restore in a new QEMU ----
     _state=$tp_dir/$_m.state
-    tp_hmp 3 stop
-    # The test may want the VM stopped in a given state: cont and stop
-    # again until "$MG_STOP_UNTIL PID" holds (20 tries).
-    _n=0
-    while [ -n "${MG_STOP_UNTIL:-}" ] && [ $_n -lt 20 ] &&
-        tp_sync 3 $_m.stop$_n 5 && ! "$MG_STOP_UNTIL" $_spid; do
-        tp_hmp 3 cont
-        sleep 0.0$((_n % 10))
+    # The test may want the VM stopped in a given state.
+    if [ -n "${MG_STOP_UNTIL:-}" ]; then
+        mg_stop_until 3 $_m $_spid "$MG_STOP_UNTIL"
+        fig $_m.file.stops_until_wanted "$mg_stops"
+    else
         tp_hmp 3 stop
-        _n=$((_n + 1))
-    done
-    [ -z "${MG_STOP_UNTIL:-}" ] || fig $_m.file.stops_until_wanted $((_n + 1))
+    fi
     tp_now
     _t0=$tp_now_ms
     tp_hmp 3 "migrate \"file:$_state\""

@@ -183,14 +183,7 @@ inject_restore() {
     mg_cycle_boot $m.src 3
     spid=$tp_pid
     check "$m: L2 started (within 15 s)" tp_wait 15 l2_started 3 $m.a
-    n=0
-    tp_hmp 3 stop
-    while tp_sync 3 $m.stop$n 5 && ! in_guest_mode $spid && [ $n -lt 20 ]; do
-        tp_hmp 3 cont
-        sleep 0.0$((n % 10))
-        tp_hmp 3 stop
-        n=$((n + 1))
-    done
+    mg_stop_until 3 $m.src $spid in_guest_mode
     tp_now
     t0=$tp_now_ms
     tp_hmp 3 "migrate \"file:$tp_dir/$m.state\""
