@@ -9,12 +9,16 @@
 #                               not_ok
 #   mg_machine SMP [TYPE]       sets MACHINE: -M TYPE (pc) -cpu host -smp SMP,
 #                               qboot as -bios if the payload has it
-#   mg_trace NAME               QEMU options: vm_state_notify (and the
-#                               fork's precise_tsc_*) trace events with
+#   mg_trace NAME               QEMU options: vm_state_notify, QEMU's
+#                               downtime checkpoints, kvmclock's handler
+#                               time (and the fork's precise_tsc_*)
+#                               trace events with
 #                               wall-clock timestamps into DIR/NAME.trace;
 #                               MG_DEBUG=1 adds the CPU state at every
 #                               reset (a guest triple fault) and guest
 #                               errors
+#   mg_phases SRC DST PREFIX    the last migration's downtime phase by
+#                               phase as figures PREFIX.phase.* (below)
 #   mg_t NAME PATTERN           timestamp (s, us resolution, host
 #                               gettimeofday) of the last trace line of
 #                               NAME matching PATTERN; empty if none
@@ -69,7 +73,105 @@ mg_trace() {
     echo "-msg timestamp=on -D $tp_dir/$1.trace -trace vm_state_notify" \
         "-trace precise_tsc_capture -trace precise_tsc_restore" \
         "-trace precise_tsc_capture_instant -trace precise_tsc_restore_instant" \
+        "-trace vmstate_downtime_checkpoint -trace kvmclock_vm_state_change" \
+        "${MG_PHASES:+-trace vmstate_downtime_save -trace vmstate_downtime_load}" \
         "${MG_DEBUG:+-d cpu_reset,guest_errors}"
+}
+
+# mg_phases SRC DST PREFIX: the downtime of the last migration from SRC
+# to DST, phase by phase, as figures PREFIX.phase.* (ms), from QEMU's
+# own checkpoints (migration.c, savevm.c: vmstate_downtime_checkpoint),
+# vm_state_notify, kvmclock's handler time and the fork's capture and
+# restore (each traced when done, with the host time it took). Both
+# QEMUs run on one host, so their gettimeofday stamps share a clock.
+# "total" runs from the source's downtime start to the destination's
+# vCPUs resumed; QEMU's own "downtime" ends on the source. With
+# MG_PHASES=1 (mg_trace), also the device state's save and load time
+# and the three devices that took longest on each side.
+mg_phases() {
+    awk -v pfx="$3.phase" '
+    function stamp(line) {
+        sub(/^[0-9]*@/, "", line)
+        return substr(line, 1, index(line, ":") - 1) + 0
+    }
+    function took(line) {
+        sub(/.*took_ns /, "", line)
+        return line / 1e6
+    }
+    function fig(name, v) { printf "# %s.%s=%.3f\n", pfx, name, v }
+    # the three devices whose state took longest on side w, "id ms ..."
+    function slowest(w,    i, k, best, bid, out, split2) {
+        out = ""
+        for (i = 0; i < 3; i++) {
+            best = -1
+            for (k in devt) {
+                split(k, split2, SUBSEP)
+                if (split2[1] == w && !(k in used) && devt[k] > best) {
+                    best = devt[k]; bid = k
+                }
+            }
+            if (best < 0) break
+            used[bid] = 1
+            split(bid, split2, SUBSEP)
+            out = out sprintf("%s%s %.3f", i ? " " : "", split2[2], best)
+        }
+        printf "# %s.%s_slowest_devices=%s\n", pfx, w, out
+    }
+    FNR == 1 { side = (FILENAME == ARGV[1]) ? "src" : "dst" }
+    /:vmstate_downtime_checkpoint / { t[side, $2] = stamp($1) }
+    /:vm_state_notify running 1/ && side == "dst" { t["dst", "notify-run"] = stamp($1) }
+    /:kvmclock_vm_state_change running 0/ && side == "src" { k0 = took($0) }
+    /:kvmclock_vm_state_change running 1/ && side == "dst" { k1 = took($0) }
+    /:precise_tsc_capture / && side == "src" { cap = took($0); tc = stamp($1) }
+    /:precise_tsc_restore / && side == "dst" { res = took($0); tr = stamp($1) }
+    /:vmstate_downtime_save type=non-iterable/ && side == "src" ||
+    /:vmstate_downtime_load type=non-iterable/ && side == "dst" {
+        n = $0; sub(/.*downtime=/, "", n); n /= 1000
+        id = $0; sub(/.*idstr=/, "", id); sub(/ .*/, "", id)
+        dev[side] += n
+        devt[side, id] += n
+    }
+    END {
+        s0 = t["src", "src-downtime-start"]; s1 = t["src", "src-vm-stopped"]
+        s2 = t["src", "src-iterable-saved"]; s3 = t["src", "src-non-iterable-saved"]
+        s4 = t["src", "src-downtime-end"]
+        d1 = t["dst", "dst-precopy-loadvm-completed"]
+        d2 = t["dst", "dst-precopy-bh-enter"]; dn = t["dst", "notify-run"]
+        d3 = t["dst", "dst-precopy-bh-vm-started"]
+        if (!s0 || !s1 || !s2 || !s3 || !s4 || !d1 || !d2 || !dn || !d3) {
+            print "# " pfx ": a checkpoint is missing from the traces"
+            exit 1
+        }
+        fig("src_stop_vcpus_and_handlers_ms", (s1 - s0) * 1000)
+        fig("src_kvmclock_stop_handler_ms", k0)
+        # The fork work lies inside the phases it is counted in: the
+        # capture within the stop, the restore within the start handlers.
+        # (Trace stamps have 1 us resolution.)
+        if (cap != "") {
+            fig("src_fork_capture_ms", cap)
+            printf "# %s.fork_capture_within_stop=%s\n", pfx,
+                (tc - cap / 1000 >= s0 - 1e-6 && tc <= s1 + 1e-6) ? "yes" : "no"
+        }
+        if (res != "")
+            printf "# %s.fork_restore_within_start=%s\n", pfx,
+                (tr - res / 1000 >= dn - 1e-6 && tr <= d3 + 1e-6) ? "yes" : "no"
+        fig("src_last_ram_pass_ms", (s2 - s1) * 1000)
+        fig("src_device_state_ms", (s3 - s2) * 1000)
+        fig("src_finish_ms", (s4 - s3) * 1000)
+        fig("stream_end_to_dst_loaded_ms", (d1 - s3) * 1000)
+        fig("dst_loaded_to_bh_ms", (d2 - d1) * 1000)
+        fig("dst_bh_to_vm_start_ms", (dn - d2) * 1000)
+        fig("dst_start_handlers_and_resume_ms", (d3 - dn) * 1000)
+        fig("dst_kvmclock_start_handler_ms", k1)
+        if (res != "") fig("dst_fork_restore_ms", res)
+        if ("src" in dev) {
+            fig("src_device_save_sum_ms", dev["src"])
+            fig("dst_device_load_sum_ms", dev["dst"])
+            slowest("src"); slowest("dst")
+        }
+        fig("qemu_downtime_ms", (s4 - s0) * 1000)
+        fig("total_ms", (d3 - s0) * 1000)
+    }' "$tp_dir/$1.trace" "$tp_dir/$2.trace"
 }
 
 mg_t() {
