@@ -120,7 +120,7 @@ $(STAMPS)/demo-deps: scripts/install-deps scripts/versions.sh
 demo: qemu stock-qemu unit libvirt $(STAMPS)/demo-deps
 	scripts/demo
 
-bench: qemu stock-qemu unit $(STAMPS)/demo-deps
+bench: qemu stock-qemu unit kvm-modules $(STAMPS)/demo-deps
 	scripts/bench
 
 # The fork's KVM modules for the lab's Debian 6.12 kernel, into
