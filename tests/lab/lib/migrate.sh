@@ -74,6 +74,7 @@ mg_trace() {
         "-trace precise_tsc_capture -trace precise_tsc_restore" \
         "-trace precise_tsc_capture_instant -trace precise_tsc_restore_instant" \
         "-trace vmstate_downtime_checkpoint -trace kvmclock_vm_state_change" \
+        "-trace qemu_loadvm_state_post_main" \
         "${MG_PHASES:+-trace vmstate_downtime_save -trace vmstate_downtime_load}" \
         "${MG_DEBUG:+-d cpu_reset,guest_errors}"
 }
@@ -120,6 +121,8 @@ mg_phases() {
     FNR == 1 { side = (FILENAME == ARGV[1]) ? "src" : "dst" }
     /:vmstate_downtime_checkpoint / { t[side, $2] = stamp($1) }
     /:vm_state_notify running 1/ && side == "dst" { t["dst", "notify-run"] = stamp($1) }
+    /:vm_state_notify running 0/ && side == "src" { t["src", "notify-stop"] = stamp($1) }
+    /:qemu_loadvm_state_post_main/ && side == "dst" { t["dst", "post-main"] = stamp($1) }
     /:kvmclock_vm_state_change running 0/ && side == "src" { k0 = took($0) }
     /:kvmclock_vm_state_change running 1/ && side == "dst" { k1 = took($0) }
     /:precise_tsc_capture / && side == "src" { cap = took($0); tc = stamp($1) }
@@ -143,7 +146,14 @@ mg_phases() {
             exit 1
         }
         fig("src_stop_vcpus_and_handlers_ms", (s1 - s0) * 1000)
-        fig("src_kvmclock_stop_handler_ms", k0)
+        # Pausing the vCPUs is scheduling (noisy on 2 CPUs); the stop
+        # handlers, the fork capture among them, come after it.
+        sn = t["src", "notify-stop"]
+        if (sn >= s0 && sn <= s1) {
+            fig("src_pause_vcpus_ms", (sn - s0) * 1000)
+            fig("src_stop_handlers_ms", (s1 - sn) * 1000)
+        }
+        if (k0 != "") fig("src_kvmclock_stop_handler_ms", k0)
         # The fork work lies inside the phases it is counted in: the
         # capture within the stop, the restore within the start handlers.
         # (Trace stamps have 1 us resolution.)
@@ -159,12 +169,16 @@ mg_phases() {
         fig("src_device_state_ms", (s3 - s2) * 1000)
         fig("src_finish_ms", (s4 - s3) * 1000)
         fig("stream_end_to_dst_loaded_ms", (d1 - s3) * 1000)
+        # After the last section: the vmdesc and every vCPU state put
+        # into KVM (stock writes MSR_IA32_TSC there, the fork does not).
+        pm = t["dst", "post-main"]
+        if (pm >= s3 && pm <= d1) fig("dst_post_load_ms", (d1 - pm) * 1000)
         fig("dst_loaded_to_bh_ms", (d2 - d1) * 1000)
         fig("dst_bh_to_vm_start_ms", (dn - d2) * 1000)
         fig("dst_start_handlers_and_resume_ms", (d3 - dn) * 1000)
-        fig("dst_kvmclock_start_handler_ms", k1)
+        if (k1 != "") fig("dst_kvmclock_start_handler_ms", k1)
         if (res != "") fig("dst_fork_restore_ms", res)
-        if ("src" in dev) {
+        if (("src" in dev) && ("dst" in dev)) {
             fig("src_device_save_sum_ms", dev["src"])
             fig("dst_device_load_sum_ms", dev["dst"])
             slowest("src"); slowest("dst")
