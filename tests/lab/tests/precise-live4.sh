@@ -9,8 +9,11 @@
 # stock,precise,precise,stock): its second run's figures are prefixed
 # stock2., precise2., ... (a comma, not a space: lab variables come
 # through the kernel command line).
+# LIVE_ORDER may also name "upstream": QEMU 10.0 without the fork's
+# patches (lab-qemu-stock), figures only, a control for "stock" (the
+# fork's binary with precise-tsc=off).
 # LIVE_WARMUP=1 first migrates once with each mode (at most 4 vCPUs),
-# figures prefixed warmup-stock. and warmup-precise.: the first migration
+# figures prefixed warmup_stock. and warmup_precise.: the first migration
 # in a lab boot pays for things the later ones do not (docs/results.md,
 # "Downtime").
 # Every migration's downtime is also given phase by phase
@@ -60,6 +63,13 @@ PRECISE_AGREE_MS=${PRECISE_AGREE_MS:-5}
 PRECISE_TSC_ERR_US=${PRECISE_TSC_ERR_US:-1}
 
 tp_init /tmp/precise-live4
+# tp_start runs "lab-qemu": this one, first on PATH, runs $LIVE_QEMU
+# (exec all the way, so tp_pid is QEMU's pid): the fork's, or for mode
+# upstream the unpatched QEMU 10.0 of the payload.
+mkdir -p "$tp_dir/bin"
+printf '#!/bin/sh\nexec "$LIVE_QEMU" "$@"\n' > "$tp_dir/bin/lab-qemu"
+chmod 755 "$tp_dir/bin/lab-qemu"
+PATH=$tp_dir/bin:$PATH
 trap 'exec 3>&- 4>&-; tp_stop_all' EXIT
 
 stable_flags() {
@@ -91,11 +101,13 @@ live() {
     # 64 busy vCPUs on the lab host's 2 CPUs (make bench) take minutes to
     # come up and a while to all run again after the migration.
     BOOT_S=$((30 + 2 * SMP)) RESUME_S=$((10 + SMP / 2))
+    LIVE_QEMU=/lab/bin/lab-qemu
     case $mode in
     precise) TP_ACCEL=kvm,precise-tsc=on ;;
     stock) TP_ACCEL=kvm,precise-tsc=off ;;
+    upstream) TP_ACCEL=kvm LIVE_QEMU=/lab/bin/lab-qemu-stock ;;
     esac
-    export TP_ACCEL
+    export TP_ACCEL LIVE_QEMU
     s=s$tag d=d$tag sock=/tmp/live4-$tag.sock
     rm -f "$sock"
     tp_start $s 3 $MACHINE $MEM $(mg_trace $s)
@@ -258,8 +270,8 @@ if [ "${LIVE_WARMUP:-0}" = 1 ]; then
     # but minutes of boot.
     counted_smp=$SMP
     [ $SMP -le 4 ] || SMP=4
-    live stock warmup-stock
-    live precise warmup-precise
+    live stock warmup_stock
+    live precise warmup_precise
     SMP=$counted_smp
 fi
 runs=" "
