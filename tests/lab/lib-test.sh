@@ -1,7 +1,8 @@
 #!/bin/sh
 # Tests of the lab's shell library on made-up inputs, on this machine (no
 # lab boot): mg_phases (tests/lab/lib/migrate.sh), which turns two QEMUs'
-# trace files into the downtime phases that make bench prints.
+# trace files into the downtime phases that make bench prints, and
+# mg_timeline, a destination's trace around the resume.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tp_dir=$(mktemp -d)
@@ -110,6 +111,34 @@ if mg_phases src dst x >"$tp_dir/out"; then
     echo "not ok $n - mg_phases: a missing checkpoint fails"; rc=1
 else
     echo "ok $n - mg_phases: a missing checkpoint fails"
+fi
+
+# mg_timeline: from the stream's end to each vCPU's first KVM_RUN, in ms
+# from the first; a second KVM_RUN of vCPU 0 does not count as vCPU 1's.
+cat >"$tp_dir/tl.trace" <<EOF
+300@1764446400.100000:kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+300@1764446400.200000:qemu_loadvm_state_post_main 0
+300@1764446400.201500:vm_state_notify running 1 reason 9 (running)
+300@1764446400.202000:kvm_vcpu_ioctl cpu_index 0, type 0xaead, arg (nil)
+300@1764446400.203000:kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+300@1764446400.204000:kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+300@1764446400.205250:kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)
+300@1764446400.206000:kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)
+EOF
+mg_timeline tl t 2 >"$tp_dir/out"
+n=$((n + 1))
+want="# t+0.000: qemu_loadvm_state_post_main 0
+# t+1.500: vm_state_notify running 1 reason 9 (running)
+# t+2.000: kvm_vcpu_ioctl cpu_index 0, type 0xaead, arg (nil)
+# t+3.000: kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+# t+4.000: kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+# t+5.250: kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)"
+if [ "$(cat "$tp_dir/out")" = "$want" ]; then
+    echo "ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
+else
+    echo "not ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
+    sed 's/^/# got: /' "$tp_dir/out"
+    rc=1
 fi
 echo "1..$n"
 exit $rc

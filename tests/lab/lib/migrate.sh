@@ -19,6 +19,13 @@
 #                               errors
 #   mg_phases SRC DST PREFIX    the last migration's downtime phase by
 #                               phase as figures PREFIX.phase.* (below)
+#   mg_timeline NAME PREFIX N   NAME's trace from the end of its incoming
+#                               stream's load (qemu_loadvm_state_post_main;
+#                               else vm_state_notify running) to the
+#                               first KVM_RUN of each of
+#                               N vCPUs after it (with
+#                               kvm_vcpu_ioctl traced), times in ms from
+#                               it, as "# PREFIX+MS: event" (diagnosis)
 #   mg_t NAME PATTERN           timestamp (s, us resolution, host
 #                               gettimeofday) of the last trace line of
 #                               NAME matching PATTERN; empty if none
@@ -186,6 +193,30 @@ mg_phases() {
         fig("qemu_downtime_ms", (s4 - s0) * 1000)
         fig("total_ms", (d3 - s0) * 1000)
     }' "$tp_dir/$1.trace" "$tp_dir/$2.trace"
+}
+
+mg_timeline() {
+    awk -v pfx="$2" -v n="$3" '
+    function stamp(line) {
+        sub(/^[0-9]*@/, "", line)
+        return substr(line, 1, index(line, ":") - 1) + 0
+    }
+    { line[NR] = $0 }
+    /:qemu_loadvm_state_post_main/ { from = NR }
+    /:vm_state_notify running 1/ && !from { from = NR }
+    END {
+        if (!from)
+            exit 1
+        t0 = stamp(line[from])
+        runs = 0
+        for (i = from; i <= NR && runs < n; i++) {
+            ev = line[i]
+            sub(/^[0-9]*@[0-9.]*:/, "", ev)
+            if (ev ~ /type 0xae80,/ && !ran[ev]++)
+                runs++
+            printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
+        }
+    }' "$tp_dir/$1.trace"
 }
 
 mg_t() {

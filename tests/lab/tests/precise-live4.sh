@@ -18,6 +18,10 @@
 # "Downtime").
 # Every migration's downtime is also given phase by phase
 # (MODE.phase.*: mg_phases in migrate.sh).
+# LIVE_DST_TRACE="EVENT,EVENT" (diagnosis, not asserted) traces those
+# QEMU events in the destination too (e.g. kvm_vcpu_ioctl,kvm_vm_ioctl)
+# and prints its timeline from the end of the stream's load to its vCPUs'
+# first KVM_RUN as "# TAG.dst+MS: event" lines (mg_timeline).
 #
 #   source: -smp 4 tscprobe, runs ~1 s with every vCPU looping
 #   dest:   -incoming unix:SOCK (starts running by itself when loaded)
@@ -120,7 +124,10 @@ live() {
     fi
     overcommitted && mg_nice_vcpus $spid 19
     sleep 1
-    tp_start $d 4 $MACHINE $MEM $(mg_trace $d) -incoming "unix:$sock"
+    # shellcheck disable=SC2046
+    tp_start $d 4 $MACHINE $MEM $(mg_trace $d) \
+        $(echo "${LIVE_DST_TRACE:-}" | tr , '\n' | sed 's/^./-trace &/') \
+        -incoming "unix:$sock"
     dpid=$tp_pid
     if ! mg_up 4 $d $BOOT_S || ! tp_wait $BOOT_S test -S "$sock"; then
         not_ok "$tag: destination listening"
@@ -184,6 +191,7 @@ live() {
     mg_phases $s $d $tag >"$tp_dir/$tag.phases" ||
         not_ok "$tag: downtime phases from the traces"
     cat "$tp_dir/$tag.phases"
+    [ -z "${LIVE_DST_TRACE:-}" ] || mg_timeline $d $tag.dst $SMP
 
     fig $tag.kernel "$(uname -r)"
     fig $tag.tsc_khz "$khz"
