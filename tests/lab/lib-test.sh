@@ -125,6 +125,7 @@ cat >"$tp_dir/tl.trace" <<EOF
 300@1764446400.205250:kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)
 300@1764446400.206000:kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)
 EOF
+echo "300@1764446400.207000:monitor_protocol_event_emit event=40 data=0x1" >>"$tp_dir/tl.trace"
 mg_timeline tl t 2 >"$tp_dir/out"
 n=$((n + 1))
 want="# t+0.000: qemu_loadvm_state_post_main 0
@@ -137,6 +138,17 @@ if [ "$(cat "$tp_dir/out")" = "$want" ]; then
     echo "ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
 else
     echo "not ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
+    sed 's/^/# got: /' "$tp_dir/out"
+    rc=1
+fi
+mg_timeline tl t 2 monitor_protocol_event_emit >"$tp_dir/out"
+n=$((n + 1))
+want="$want
+# t+7.000: monitor_protocol_event_emit event=40 data=0x1"
+if [ "$(cat "$tp_dir/out")" = "$want" ]; then
+    echo "ok $n - mg_timeline: later lines of the events asked for"
+else
+    echo "not ok $n - mg_timeline: later lines of the events asked for"
     sed 's/^/# got: /' "$tp_dir/out"
     rc=1
 fi

@@ -7,6 +7,8 @@
 #include "qemu/osdep.h"
 #include "qapi/error.h"
 #include "qemu/timer.h"
+#include "qemu/main-loop.h"
+#include "block/aio.h"
 #include "system/kvm.h"
 #include "hw/core/cpu.h"
 #include "cpu.h"
@@ -44,11 +46,24 @@ static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
     return q;
 }
 
-void precise_tsc_emit_restored(const PreciseTscReport *r)
+static void send_restored(void *opaque)
 {
-    g_autoptr(PreciseTscRestore) q = restore_to_qapi(r);
+    g_autoptr(PreciseTscRestore) q = opaque;
 
     qapi_event_send_precise_tsc_restored(q);
+}
+
+/*
+ * The event is for management software, not for the guest. Sent from
+ * the restore, inside kvmclock's start handler, its JSON was built and
+ * written to every QMP monitor while the vCPUs waited to run (the
+ * downtime benchmark saw it in the window); a bottom half sends it once
+ * the VM runs again, after QEMU's own RESUME.
+ */
+void precise_tsc_emit_restored(const PreciseTscReport *r)
+{
+    aio_bh_schedule_oneshot(qemu_get_aio_context(), send_restored,
+                            restore_to_qapi(r));
 }
 
 /*

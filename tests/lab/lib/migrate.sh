@@ -19,13 +19,16 @@
 #                               errors
 #   mg_phases SRC DST PREFIX    the last migration's downtime phase by
 #                               phase as figures PREFIX.phase.* (below)
-#   mg_timeline NAME PREFIX N   NAME's trace from the end of its incoming
+#   mg_timeline NAME PREFIX N [PATTERN]
+#                               NAME's trace from the end of its incoming
 #                               stream's load (qemu_loadvm_state_post_main;
 #                               else vm_state_notify running) to the
 #                               first KVM_RUN of each of
 #                               N vCPUs after it (with
 #                               kvm_vcpu_ioctl traced), times in ms from
-#                               it, as "# PREFIX+MS: event" (diagnosis)
+#                               it, as "# PREFIX+MS: event" (diagnosis);
+#                               then, with PATTERN, its later lines
+#                               matching it
 #   mg_t NAME PATTERN           timestamp (s, us resolution, host
 #                               gettimeofday) of the last trace line of
 #                               NAME matching PATTERN; empty if none
@@ -216,7 +219,14 @@ mg_timeline() {
                 runs++
             printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
         }
-    }' "$tp_dir/$1.trace"
+        # Later lines of the events asked for (sent after the resume).
+        for (; i <= NR && later != ""; i++)
+            if (line[i] ~ later) {
+                ev = line[i]
+                sub(/^[0-9]*@[0-9.]*:/, "", ev)
+                printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
+            }
+    }' later="${4:-}" "$tp_dir/$1.trace"
 }
 
 mg_t() {

@@ -21,7 +21,8 @@
 # LIVE_DST_TRACE="EVENT,EVENT" (diagnosis, not asserted) traces those
 # QEMU events in the destination too (e.g. kvm_vcpu_ioctl,kvm_vm_ioctl)
 # and prints its timeline from the end of the stream's load to its vCPUs'
-# first KVM_RUN as "# TAG.dst+MS: event" lines (mg_timeline).
+# first KVM_RUN as "# TAG.dst+MS: event" lines (mg_timeline), and any
+# later QMP event sent (monitor_protocol_event_emit, if traced).
 #
 #   source: -smp 4 tscprobe, runs ~1 s with every vCPU looping
 #   dest:   -incoming unix:SOCK (starts running by itself when loaded)
@@ -191,7 +192,8 @@ live() {
     mg_phases $s $d $tag >"$tp_dir/$tag.phases" ||
         not_ok "$tag: downtime phases from the traces"
     cat "$tp_dir/$tag.phases"
-    [ -z "${LIVE_DST_TRACE:-}" ] || mg_timeline $d $tag.dst $SMP
+    [ -z "${LIVE_DST_TRACE:-}" ] ||
+        mg_timeline $d $tag.dst $SMP 'monitor_protocol_event_emit|precise_tsc'
 
     fig $tag.kernel "$(uname -r)"
     fig $tag.tsc_khz "$khz"
