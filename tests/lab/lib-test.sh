@@ -152,5 +152,26 @@ else
     sed 's/^/# got: /' "$tp_dir/out"
     rc=1
 fi
+
+# mg_window: from the last FROM to the first TO after it.
+cat >"$tp_dir/w.trace" <<EOF
+400@1764446400.050000:vmstate_downtime_checkpoint src-vm-stopped
+400@1764446400.100000:vmstate_downtime_checkpoint src-downtime-start
+400@1764446400.100250:kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+400@1764446400.102000:vmstate_downtime_checkpoint src-vm-stopped
+400@1764446400.103000:vmstate_downtime_checkpoint src-iterable-saved
+EOF
+mg_window w s src-downtime-start src-vm-stopped >"$tp_dir/out"
+n=$((n + 1))
+want="# s+0.000: vmstate_downtime_checkpoint src-downtime-start
+# s+0.250: kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
+# s+2.000: vmstate_downtime_checkpoint src-vm-stopped"
+if [ "$(cat "$tp_dir/out")" = "$want" ]; then
+    echo "ok $n - mg_window: from FROM to the first TO after it"
+else
+    echo "not ok $n - mg_window: from FROM to the first TO after it"
+    sed 's/^/# got: /' "$tp_dir/out"
+    rc=1
+fi
 echo "1..$n"
 exit $rc

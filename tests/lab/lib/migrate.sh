@@ -29,6 +29,11 @@
 #                               it, as "# PREFIX+MS: event" (diagnosis);
 #                               then, with PATTERN, its later lines
 #                               matching it
+#   mg_window NAME PREFIX FROM TO
+#                               NAME's trace from its last line matching
+#                               FROM to the first matching TO after it,
+#                               in ms from FROM, as "# PREFIX+MS: event"
+#                               (diagnosis)
 #   mg_t NAME PATTERN           timestamp (s, us resolution, host
 #                               gettimeofday) of the last trace line of
 #                               NAME matching PATTERN; empty if none
@@ -227,6 +232,28 @@ mg_timeline() {
                 printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
             }
     }' later="${4:-}" "$tp_dir/$1.trace"
+}
+
+mg_window() {
+    awk -v pfx="$2" -v from="$3" -v to="$4" '
+    function stamp(line) {
+        sub(/^[0-9]*@/, "", line)
+        return substr(line, 1, index(line, ":") - 1) + 0
+    }
+    { line[NR] = $0 }
+    $0 ~ from { first = NR }
+    END {
+        if (!first)
+            exit 1
+        t0 = stamp(line[first])
+        for (i = first; i <= NR; i++) {
+            ev = line[i]
+            sub(/^[0-9]*@[0-9.]*:/, "", ev)
+            printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
+            if (i > first && line[i] ~ to)
+                break
+        }
+    }' "$tp_dir/$1.trace"
 }
 
 mg_t() {

@@ -23,6 +23,8 @@
 # and prints its timeline from the end of the stream's load to its vCPUs'
 # first KVM_RUN as "# TAG.dst+MS: event" lines (mg_timeline), and any
 # later QMP event sent (monitor_protocol_event_emit, if traced).
+# LIVE_SRC_TRACE likewise for the source, its timeline from the
+# downtime's start to src-vm-stopped ("# TAG.src+MS: event", mg_window).
 #
 #   source: -smp 4 tscprobe, runs ~1 s with every vCPU looping
 #   dest:   -incoming unix:SOCK (starts running by itself when loaded)
@@ -115,7 +117,9 @@ live() {
     export TP_ACCEL LIVE_QEMU
     s=s$tag d=d$tag sock=/tmp/live4-$tag.sock
     rm -f "$sock"
-    tp_start $s 3 $MACHINE $MEM $(mg_trace $s)
+    # shellcheck disable=SC2046
+    tp_start $s 3 $MACHINE $MEM $(mg_trace $s) \
+        $(echo "${LIVE_SRC_TRACE:-}" | tr , '\n' | sed 's/^./-trace &/')
     spid=$tp_pid
     if ! tp_wait $BOOT_S mg_all_looping 3 $s.boot; then
         not_ok "$tag: source: $SMP vCPUs looping"
@@ -192,6 +196,8 @@ live() {
     mg_phases $s $d $tag >"$tp_dir/$tag.phases" ||
         not_ok "$tag: downtime phases from the traces"
     cat "$tp_dir/$tag.phases"
+    [ -z "${LIVE_SRC_TRACE:-}" ] ||
+        mg_window $s $tag.src 'src-downtime-start' 'src-vm-stopped'
     [ -z "${LIVE_DST_TRACE:-}" ] ||
         mg_timeline $d $tag.dst $SMP 'monitor_protocol_event_emit|precise_tsc'
 
