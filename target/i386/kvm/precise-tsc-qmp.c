@@ -8,7 +8,6 @@
 #include "qapi/error.h"
 #include "qemu/timer.h"
 #include "qemu/main-loop.h"
-#include "block/aio.h"
 #include "system/kvm.h"
 #include "hw/core/cpu.h"
 #include "cpu.h"
@@ -46,24 +45,39 @@ static PreciseTscRestore *restore_to_qapi(const PreciseTscReport *r)
     return q;
 }
 
+/* Restores whose event is not sent yet, oldest first (under the BQL). */
+static GQueue pending_restored = G_QUEUE_INIT;
+static QEMUBH *restored_bh;
+
+void precise_tsc_flush_restored(void)
+{
+    PreciseTscRestore *q;
+
+    while ((q = g_queue_pop_head(&pending_restored))) {
+        qapi_event_send_precise_tsc_restored(q);
+        qapi_free_PreciseTscRestore(q);
+    }
+}
+
 static void send_restored(void *opaque)
 {
-    g_autoptr(PreciseTscRestore) q = opaque;
-
-    qapi_event_send_precise_tsc_restored(q);
+    precise_tsc_flush_restored();
 }
 
 /*
- * The event is for management software, not for the guest. Sent from
- * the restore, inside kvmclock's start handler, its JSON was built and
- * written to every QMP monitor while the vCPUs waited to run (the
- * downtime benchmark saw it in the window); a bottom half sends it once
- * the VM runs again, after QEMU's own RESUME.
+ * The restore runs in a VM start handler, before the vCPUs resume, and
+ * the event is for management software: it is queued there and built
+ * and written to the QMP monitors from a bottom half, outside the
+ * downtime. One bottom half and a queue keep the events in the order
+ * the restores ran.
  */
 void precise_tsc_emit_restored(const PreciseTscReport *r)
 {
-    aio_bh_schedule_oneshot(qemu_get_aio_context(), send_restored,
-                            restore_to_qapi(r));
+    if (!restored_bh) {
+        restored_bh = qemu_bh_new(send_restored, NULL);
+    }
+    g_queue_push_tail(&pending_restored, restore_to_qapi(r));
+    qemu_bh_schedule(restored_bh);
 }
 
 /*

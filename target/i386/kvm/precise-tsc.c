@@ -636,6 +636,8 @@ static void precise_tsc_vm_state_change(void *opaque, bool running,
         /* VMs without a kvmclock device: nobody restored it yet. */
         precise_tsc_restore();
     } else {
+        /* A restore's event before this stop's STOP (rarely pending). */
+        precise_tsc_flush_restored();
         precise_tsc_capture();
     }
 }
