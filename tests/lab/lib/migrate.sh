@@ -213,19 +213,37 @@ mg_timeline() {
     /:qemu_loadvm_state_post_main/ { from = NR }
     /:vm_state_notify running 1/ && !from { from = NR }
     END {
-        if (!from)
+        if (!from) {
+            printf "# %s: no end of a load in the trace\n", pfx
             exit 1
+        }
         t0 = stamp(line[from])
         runs = 0
+        shown = 0
         for (i = from; i <= NR && runs < n; i++) {
             ev = line[i]
             sub(/^[0-9]*@[0-9.]*:/, "", ev)
-            if (ev ~ /type 0xae80,/ && !ran[ev]++)
+            # Each vCPU first KVM_RUN only: 64 running vCPUs would
+            # flood the output with their later ones.
+            if (ev ~ /type 0xae80,/) {
+                cpu = ev
+                sub(/.*cpu_index /, "", cpu)
+                sub(/,.*/, "", cpu)
+                if (cpu in ran)
+                    continue
+                ran[cpu] = 1
                 runs++
+            }
+            if (++shown > 2000) {
+                printf "# %s: more than 2000 lines, cut\n", pfx
+                break
+            }
             printf "# %s+%.3f: %s\n", pfx, (stamp(line[i]) - t0) * 1000, ev
         }
+        if (runs < n)
+            printf "# %s: only %d of %d vCPUs ran (kvm_vcpu_ioctl traced?)\n", pfx, runs, n
         # Later lines of the events asked for (sent after the resume).
-        for (; i <= NR && later != ""; i++)
+        for (; i <= NR && later != "" && shown++ < 2000; i++)
             if (line[i] ~ later) {
                 ev = line[i]
                 sub(/^[0-9]*@[0-9.]*:/, "", ev)
@@ -243,8 +261,10 @@ mg_window() {
     { line[NR] = $0 }
     $0 ~ from { first = NR }
     END {
-        if (!first)
+        if (!first) {
+            printf "# %s: no line matching %s in the trace\n", pfx, from
             exit 1
+        }
         t0 = stamp(line[first])
         for (i = first; i <= NR; i++) {
             ev = line[i]

@@ -22,7 +22,10 @@
 # QEMU events in the destination too (e.g. kvm_vcpu_ioctl,kvm_vm_ioctl)
 # and prints its timeline from the end of the stream's load to its vCPUs'
 # first KVM_RUN as "# TAG.dst+MS: event" lines (mg_timeline), and any
-# later QMP event sent (monitor_protocol_event_emit, if traced).
+# later QMP event sent (monitor_protocol_event_emit, if traced; its
+# event=N is QAPIEvent's index, qapi/qapi-emit-events.h in the build).
+# Tracing every ioctl slows both QEMUs: figures of such a run are not
+# the bench's, though the test's bounds still hold.
 # LIVE_SRC_TRACE likewise for the source, its timeline from the
 # downtime's start to src-vm-stopped ("# TAG.src+MS: event", mg_window).
 #
@@ -117,9 +120,11 @@ live() {
     export TP_ACCEL LIVE_QEMU
     s=s$tag d=d$tag sock=/tmp/live4-$tag.sock
     rm -f "$sock"
+    set -f # the event lists are words, not file patterns
     # shellcheck disable=SC2046
     tp_start $s 3 $MACHINE $MEM $(mg_trace $s) \
         $(echo "${LIVE_SRC_TRACE:-}" | tr , '\n' | sed 's/^./-trace &/')
+    set +f
     spid=$tp_pid
     if ! tp_wait $BOOT_S mg_all_looping 3 $s.boot; then
         not_ok "$tag: source: $SMP vCPUs looping"
@@ -129,10 +134,12 @@ live() {
     fi
     overcommitted && mg_nice_vcpus $spid 19
     sleep 1
+    set -f
     # shellcheck disable=SC2046
     tp_start $d 4 $MACHINE $MEM $(mg_trace $d) \
         $(echo "${LIVE_DST_TRACE:-}" | tr , '\n' | sed 's/^./-trace &/') \
         -incoming "unix:$sock"
+    set +f
     dpid=$tp_pid
     if ! mg_up 4 $d $BOOT_S || ! tp_wait $BOOT_S test -S "$sock"; then
         not_ok "$tag: destination listening"
