@@ -131,9 +131,11 @@ int precise_tsc_vcpu_offset(CPUState *cs, unsigned long ioctl_nr,
                             uint64_t *offset);
 bool precise_tsc_kvm_scaling(uint32_t vcpu_khz, TscScaling *s, Error **errp);
 int precise_tsc_vcpus_khz(Error **errp);
-/* PRECISE_TSC_RESTORED: queued here, sent from a bottom half. */
+/*
+ * PRECISE_TSC_RESTORED: queued by the restore, sent from a bottom half;
+ * flushed sends the queued ones now. Callers hold the BQL.
+ */
 void precise_tsc_emit_restored(const PreciseTscReport *r);
-/* Send the queued PRECISE_TSC_RESTORED events now. */
 void precise_tsc_flush_restored(void);
 /* Xen singleshot timers across the pause (precise-tsc-xen.c). */
 void precise_tsc_park_xen_timers(void);

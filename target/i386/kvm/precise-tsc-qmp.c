@@ -53,6 +53,7 @@ void precise_tsc_flush_restored(void)
 {
     PreciseTscRestore *q;
 
+    assert(bql_locked());
     while ((q = g_queue_pop_head(&pending_restored))) {
         qapi_event_send_precise_tsc_restored(q);
         qapi_free_PreciseTscRestore(q);
@@ -73,6 +74,7 @@ static void send_restored(void *opaque)
  */
 void precise_tsc_emit_restored(const PreciseTscReport *r)
 {
+    assert(bql_locked());
     if (!restored_bh) {
         restored_bh = qemu_bh_new(send_restored, NULL);
     }

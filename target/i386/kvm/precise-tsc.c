@@ -636,7 +636,10 @@ static void precise_tsc_vm_state_change(void *opaque, bool running,
         /* VMs without a kvmclock device: nobody restored it yet. */
         precise_tsc_restore();
     } else {
-        /* A restore's event before this stop's STOP (rarely pending). */
+        /*
+         * A PRECISE_TSC_RESTORED still queued from the last start goes
+         * out before this stop's STOP (rare; then inside the downtime).
+         */
         precise_tsc_flush_restored();
         precise_tsc_capture();
     }
