@@ -57,6 +57,18 @@ is() {
     fi
 }
 
+# same_out DESC WANT: the last output is exactly WANT.
+same_out() {
+    n=$((n + 1))
+    if [ "$(cat "$tp_dir/out")" = "$2" ]; then
+        echo "ok $n - $1"
+    else
+        echo "not ok $n - $1"
+        sed 's/^/# got: /' "$tp_dir/out"
+        rc=1
+    fi
+}
+
 traces 0 0
 n=$((n + 1))
 if mg_phases src dst x >"$tp_dir/out"; then
@@ -128,30 +140,16 @@ cat >"$tp_dir/tl.trace" <<EOF
 EOF
 echo "300@1764446400.207000:monitor_protocol_event_emit event=40 data=0x1" >>"$tp_dir/tl.trace"
 mg_timeline tl t 2 >"$tp_dir/out"
-n=$((n + 1))
 want="# t+0.000: qemu_loadvm_state_post_main 0
 # t+1.500: vm_state_notify running 1 reason 9 (running)
 # t+2.000: kvm_vcpu_ioctl cpu_index 0, type 0xaead, arg (nil)
 # t+3.000: kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
 # t+5.250: kvm_vcpu_ioctl cpu_index 1, type 0xae80, arg (nil)"
-if [ "$(cat "$tp_dir/out")" = "$want" ]; then
-    echo "ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
-else
-    echo "not ok $n - mg_timeline: load end to each vCPU's first KVM_RUN"
-    sed 's/^/# got: /' "$tp_dir/out"
-    rc=1
-fi
+same_out "mg_timeline: load end to each vCPU's first KVM_RUN" "$want"
 mg_timeline tl t 2 monitor_protocol_event_emit >"$tp_dir/out"
-n=$((n + 1))
 want="$want
 # t+7.000: monitor_protocol_event_emit event=40 data=0x1"
-if [ "$(cat "$tp_dir/out")" = "$want" ]; then
-    echo "ok $n - mg_timeline: later lines of the events asked for"
-else
-    echo "not ok $n - mg_timeline: later lines of the events asked for"
-    sed 's/^/# got: /' "$tp_dir/out"
-    rc=1
-fi
+same_out "mg_timeline: later lines of the events asked for" "$want"
 
 # A vCPU that never ran: said, not waited for.
 mg_timeline tl t 3 >"$tp_dir/out"
@@ -173,16 +171,9 @@ cat >"$tp_dir/w.trace" <<EOF
 400@1764446400.103000:vmstate_downtime_checkpoint src-iterable-saved
 EOF
 mg_window w s src-downtime-start src-vm-stopped >"$tp_dir/out"
-n=$((n + 1))
 want="# s+0.000: vmstate_downtime_checkpoint src-downtime-start
 # s+0.250: kvm_vcpu_ioctl cpu_index 0, type 0xae80, arg (nil)
 # s+2.000: vmstate_downtime_checkpoint src-vm-stopped"
-if [ "$(cat "$tp_dir/out")" = "$want" ]; then
-    echo "ok $n - mg_window: from FROM to the first TO after it"
-else
-    echo "not ok $n - mg_window: from FROM to the first TO after it"
-    sed 's/^/# got: /' "$tp_dir/out"
-    rc=1
-fi
+same_out "mg_window: from FROM to the first TO after it" "$want"
 echo "1..$n"
 exit $rc
